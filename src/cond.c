@@ -1,0 +1,227 @@
+/*
+ * ct_cond_t: a FIFO queue of waiters, each a node on its waiting thread's
+ * stack. The condition's own lock, which wait and notify require the
+ * caller to hold, guards the queue: it needs no lock of its own.
+ *
+ * The queue holds the notified waiters, then those not notified yet, each
+ * part oldest first; `waiting` marks the first not notified. notify(n)
+ * moves that mark n nodes on, so notified waiters keep their FIFO order.
+ * Each node's word says where its thread stands, and changes only under
+ * the lock:
+ *
+ *   WAITING   0   not notified
+ *   NOTIFIED  1   notified, asleep until it is the head of the queue
+ *   WOKEN     2   notified, woken, on its way to take the lock back
+ *
+ * A waiter queues its node, releases the lock (whatever its depth), and
+ * sleeps until its word is WOKEN or its deadline passes. It then takes the
+ * lock back, reads its word and unlinks its node: a word still WAITING is
+ * ETIMEDOUT, any other 0. So a waiter that notify chose returns 0 even if
+ * its timeout fired meanwhile, and a notification is never lost on it.
+ *
+ * No thundering herd: of the notified waiters only the head is woken, and
+ * whoever unlinks a node passes that baton on to a notified new head. The
+ * invariant: a notified head is WOKEN. notify makes a waiting head
+ * notified only to wake it at once; unlinking wakes the new head if it is
+ * NOTIFIED; no other change touches the head. So notify_all releases its
+ * waiters one at a time, each as the previous one gets the lock, and no
+ * notified waiter sleeps for ever: the head's thread must unlink its node.
+ *
+ * No lost wake-up, no use after return: a waker stores WOKEN before it
+ * wakes, and ct__wait compares the word atomically; a node leaves the
+ * queue only when its own thread, holding the lock, unlinks it, and every
+ * waker holds the lock from its store to its wake.
+ *
+ * Costs: wait and unlinking are O(1); notify(n) walks the n nodes it
+ * notifies, and wakes one thread whatever n is.
+ */
+#include <cthreading.h>
+
+#include <assert.h>
+
+#include "deadline.h"
+#include "rlock_internal.h"
+
+enum { WAITING, NOTIFIED, WOKEN };
+
+struct ct__cond_waiter {
+    struct ct__cond_waiter *prev, *next;
+    uint32_t word;
+};
+
+void ct_cond_init(ct_cond_t *c)
+{
+    assert(c);
+    *c = (ct_cond_t)CT_COND_INIT;
+}
+
+void ct_cond_init_lock(ct_cond_t *c, ct_lock_t *l)
+{
+    assert(l);
+    ct_cond_init(c);
+    c->lock = l;
+}
+
+void ct_cond_init_rlock(ct_cond_t *c, ct_rlock_t *r)
+{
+    assert(r);
+    ct_cond_init(c);
+    c->rlock = r;
+}
+
+/* The RLock in use when no Lock was given. */
+static ct_rlock_t *rlock_of(ct_cond_t *c)
+{
+    return c->rlock ? c->rlock : &c->own;
+}
+
+int ct_cond_acquire(ct_cond_t *c)
+{
+    return c->lock ? ct_lock_acquire(c->lock) : ct_rlock_acquire(rlock_of(c));
+}
+
+int ct_cond_try_acquire(ct_cond_t *c)
+{
+    return c->lock ? ct_lock_try_acquire(c->lock) : ct_rlock_try_acquire(rlock_of(c));
+}
+
+int ct_cond_acquire_timeout(ct_cond_t *c, double timeout)
+{
+    return c->lock ? ct_lock_acquire_timeout(c->lock, timeout)
+                   : ct_rlock_acquire_timeout(rlock_of(c), timeout);
+}
+
+int ct_cond_release(ct_cond_t *c)
+{
+    return c->lock ? ct_lock_release(c->lock) : ct_rlock_release(rlock_of(c));
+}
+
+/* Python's _is_owned: a Lock cannot tell who holds it. */
+static bool held(ct_cond_t *c)
+{
+    return c->lock ? ct_lock_locked(c->lock) : ct_rlock_is_owned(rlock_of(c));
+}
+
+/* Releases the lock fully; returns the RLock depth to restore. */
+static uint32_t release_save(ct_cond_t *c)
+{
+    if (c->lock) {
+        ct_lock_release(c->lock);
+        return 0;
+    }
+    return ct__rlock_release_save(rlock_of(c));
+}
+
+static void acquire_restore(ct_cond_t *c, uint32_t depth)
+{
+    if (c->lock)
+        ct_lock_acquire(c->lock);
+    else
+        ct__rlock_acquire_restore(rlock_of(c), depth);
+}
+
+/* The caller holds the lock, and keeps it until w can no longer matter. */
+static void wake(struct ct__cond_waiter *w)
+{
+    __atomic_store_n(&w->word, WOKEN, __ATOMIC_RELEASE);
+    ct__wake(&w->word, 1);
+}
+
+/* The caller holds the lock. Passes the baton to a notified new head. */
+static void unlink_waiter(ct_cond_t *c, struct ct__cond_waiter *w)
+{
+    if (c->waiting == w)
+        c->waiting = w->next;
+    *(w->prev ? &w->prev->next : &c->head) = w->next;
+    *(w->next ? &w->next->prev : &c->tail) = w->prev;
+    if (c->head && c->head->word == NOTIFIED)
+        wake(c->head);
+}
+
+/* The caller holds the lock: 0 if notified, else ETIMEDOUT. */
+static int wait_until(ct_cond_t *c, int64_t deadline)
+{
+    struct ct__cond_waiter self = { .prev = c->tail, .next = NULL, .word = WAITING };
+    *(c->tail ? &c->tail->next : &c->head) = &self;
+    c->tail = &self;
+    if (!c->waiting)
+        c->waiting = &self;
+
+    uint32_t depth = release_save(c);
+    uint32_t seen;
+    while ((seen = __atomic_load_n(&self.word, __ATOMIC_ACQUIRE)) != WOKEN) {
+        if (ct__wait(&self.word, seen, deadline) == ETIMEDOUT)
+            break;
+    }
+    acquire_restore(c, depth);
+
+    int rc = self.word == WAITING ? ETIMEDOUT : 0;
+    unlink_waiter(c, &self);
+    return rc;
+}
+
+int ct_cond_wait(ct_cond_t *c)
+{
+    return held(c) ? wait_until(c, CT__NO_DEADLINE) : EPERM;
+}
+
+int ct_cond_wait_timeout(ct_cond_t *c, double timeout)
+{
+    int64_t deadline;
+    if (!held(c))
+        return EPERM;
+    if (ct__deadline(timeout, &deadline))
+        return EINVAL;
+    return wait_until(c, deadline);
+}
+
+bool ct__cond_wait_for_start(struct ct__cond_wait_for *w, ct_cond_t *c, double timeout)
+{
+    int err = held(c) ? ct__deadline(timeout, &w->deadline) : EPERM;
+    if (err) {
+        errno = err;
+        return false;
+    }
+    w->cond = c;
+    w->expired = false;
+    return true;
+}
+
+/* Python's order: the predicate is evaluated after every wait, and the
+ * loop ends once that happens past the deadline. The lock is checked
+ * again in case the predicate released it. */
+bool ct__cond_wait_for_next(struct ct__cond_wait_for *w)
+{
+    int err = w->expired ? ETIMEDOUT : held(w->cond) ? 0 : EPERM;
+    if (err) {
+        errno = err;
+        return false;
+    }
+    wait_until(w->cond, w->deadline);
+    w->expired = ct__now() >= w->deadline;
+    return true;
+}
+
+bool ct_cond_wait_for(ct_cond_t *c, bool (*pred)(void *arg), void *arg, double timeout)
+{
+    assert(pred);
+    return CT_COND_WAIT_FOR(c, pred(arg), timeout);
+}
+
+int ct_cond_notify(ct_cond_t *c, size_t n)
+{
+    if (!held(c))
+        return EPERM;
+    struct ct__cond_waiter *first = c->waiting, *w = first;
+    for (; w && n > 0; w = w->next, n--)
+        __atomic_store_n(&w->word, NOTIFIED, __ATOMIC_RELAXED);
+    c->waiting = w;
+    if (w != first && first == c->head)
+        wake(first);
+    return 0;
+}
+
+int ct_cond_notify_all(ct_cond_t *c)
+{
+    return ct_cond_notify(c, SIZE_MAX);
+}

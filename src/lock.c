@@ -1,0 +1,199 @@
+/*
+ * ct_lock_t: one 32-bit word.
+ *
+ *   bit 0     LOCKED    someone holds the lock (or it is being handed over)
+ *   bit 1     HANDOFF   released straight to a waiter: it stays LOCKED, and
+ *                       the first counted waiter to see this bit owns it
+ *   bit 2     STARVING  a waiter has waited over a millisecond: releases
+ *                       hand off instead of unlocking
+ *   bit 3     WOKEN     a counted waiter is awake and will look at the word
+ *                       again, so a release need not wake another
+ *   bits 4-31 waiters   threads in the slow path (asleep or about to be)
+ *
+ * Uncontended, acquire is one compare-and-swap 0 -> LOCKED and release one
+ * LOCKED -> 0. Contended, a thread spins briefly while nobody sleeps (the
+ * holder is probably running and about to release), then counts itself in
+ * and sleeps on the word.
+ *
+ * No lost wake-up: a counted waiter sleeps only on a value with LOCKED set
+ * and WOKEN clear (it clears WOKEN itself first, being awake). The release
+ * from that value sees waiters and no WOKEN, so it sets WOKEN and wakes
+ * one; if that wake finds nobody in the kernel, every counted waiter is
+ * awake and will see the new word before it sleeps (the wait compares the
+ * word atomically). A HANDOFF is always followed by a wake, and a counted
+ * waiter leaving on a timeout takes a pending HANDOFF rather than drop it.
+ *
+ * Fairness: barging gives throughput, but once a waiter has waited about a
+ * millisecond it sets STARVING and releases hand the lock to the sleeper
+ * the kernel wakes first (futex queues are FIFO); new arrivals cannot barge
+ * in then, since the lock never becomes free. The mode ends when a waiter
+ * that has not waited that long, or the last waiter, receives the lock.
+ */
+#include <cthreading.h>
+
+#include <assert.h>
+
+#include "deadline.h"
+#include "lock_internal.h"
+
+enum {
+    LOCKED = 1u << 0,
+    HANDOFF = 1u << 1,
+    STARVING = 1u << 2,
+    WOKEN = 1u << 3,
+    ONE_WAITER = 1u << 4,
+};
+
+#define SPIN_LIMIT 100
+#define STARVATION_NS 1000000
+
+static inline bool cas(uint32_t *word, uint32_t *seen, uint32_t desired)
+{
+    return __atomic_compare_exchange_n(word, seen, desired, true,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void ct_lock_init(ct_lock_t *l)
+{
+    assert(l);
+    __atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
+}
+
+int ct_lock_try_acquire(ct_lock_t *l)
+{
+    uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+    while (!(v & LOCKED)) {
+        if (cas(&l->word, &v, v | LOCKED))
+            return 0;
+    }
+    return EBUSY;
+}
+
+/* Spins while the lock is held and nobody sleeps: 0 once taken. */
+static int spin_acquire(ct_lock_t *l)
+{
+    for (int i = 0; i < SPIN_LIMIT; i++) {
+        uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        if (!(v & LOCKED)) {
+            if (cas(&l->word, &v, v | LOCKED))
+                return 0;
+            continue;
+        }
+        if (v >= ONE_WAITER)
+            break;
+        cpu_relax();
+    }
+    return EBUSY;
+}
+
+/* The slow path; 0 once the caller owns the lock, ETIMEDOUT once it has
+ * left the count at its deadline. A counted waiter clears WOKEN in every
+ * update it makes: it is awake, and it looks at the word again before it
+ * sleeps. The last waiter to leave ends the STARVING mode. */
+static int wait_acquire(ct_lock_t *l, int64_t deadline)
+{
+    int64_t since = ct__now();
+    bool counted = false, timed_out = false;
+    uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+    for (;;) {
+        uint32_t awake = counted ? WOKEN : 0, leave = counted ? ONE_WAITER : 0;
+        bool starving = ct__now() - since > STARVATION_NS;
+        if (!(v & LOCKED) || (counted && (v & HANDOFF))) {
+            uint32_t next = ((v | LOCKED) & ~(HANDOFF | awake)) - leave;
+            if (next < ONE_WAITER || ((v & HANDOFF) && !starving))
+                next &= ~STARVING;
+            if (cas(&l->word, &v, next))
+                return 0;
+            continue;
+        }
+        if (timed_out) {
+            uint32_t next = (v & ~WOKEN) - ONE_WAITER;
+            if (next < ONE_WAITER)
+                next &= ~STARVING;
+            if (cas(&l->word, &v, next))
+                return ETIMEDOUT;
+            continue;
+        }
+        uint32_t next = (v & ~WOKEN) + (counted ? 0 : ONE_WAITER);
+        if (starving)
+            next |= STARVING;
+        if (next != v && !cas(&l->word, &v, next))
+            continue;
+        counted = true;
+        timed_out = ct__wait(&l->word, next, deadline) == ETIMEDOUT;
+        v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+    }
+}
+
+int ct_lock_acquire(ct_lock_t *l)
+{
+    uint32_t v = 0;
+    if (__builtin_expect(cas(&l->word, &v, LOCKED), 1))
+        return 0;
+    if (spin_acquire(l) == 0)
+        return 0;
+    return wait_acquire(l, CT__NO_DEADLINE);
+}
+
+int ct__lock_acquire_until(ct_lock_t *l, int64_t deadline)
+{
+    if (ct_lock_try_acquire(l) == 0)
+        return 0;
+    if (deadline != CT__NO_DEADLINE && ct__now() >= deadline)
+        return ETIMEDOUT;
+    if (spin_acquire(l) == 0)
+        return 0;
+    return wait_acquire(l, deadline);
+}
+
+int ct_lock_acquire_timeout(ct_lock_t *l, double timeout)
+{
+    int64_t deadline;
+    if (ct__deadline(timeout, &deadline))
+        return EINVAL;
+    return ct__lock_acquire_until(l, deadline);
+}
+
+int ct_lock_release(ct_lock_t *l)
+{
+    uint32_t v = LOCKED;
+    if (__builtin_expect(__atomic_compare_exchange_n(&l->word, &v, 0, false, __ATOMIC_RELEASE,
+                                                     __ATOMIC_RELAXED), 1))
+        return 0;
+    for (;;) {
+        if (!(v & LOCKED))
+            return EPERM;
+        uint32_t next;
+        bool wake = false;
+        if (v >= ONE_WAITER && (v & (STARVING | HANDOFF)) == STARVING) {
+            next = v | HANDOFF;
+            wake = true;
+        } else {
+            next = v & ~(LOCKED | HANDOFF);
+            if (v >= ONE_WAITER && !(v & WOKEN)) {
+                next |= WOKEN;
+                wake = true;
+            }
+        }
+        if (__atomic_compare_exchange_n(&l->word, &v, next, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED)) {
+            if (wake)
+                ct__wake(&l->word, 1);
+            return 0;
+        }
+    }
+}
+
+bool ct_lock_locked(const ct_lock_t *l)
+{
+    return __atomic_load_n(&l->word, __ATOMIC_RELAXED) & LOCKED;
+}

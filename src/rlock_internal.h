@@ -1,0 +1,20 @@
+/* What the condition variable needs of an RLock: who the caller is, and
+ * how to release an RLock at any depth and take it back at that depth. */
+#ifndef CT_RLOCK_INTERNAL_H
+#define CT_RLOCK_INTERNAL_H
+
+#include <cthreading.h>
+
+#include "lock_internal.h"
+
+/* A number that identifies the calling thread among the live ones. */
+uintptr_t ct__thread_id(void);
+
+/* Releases an RLock that the caller owns, whatever its depth; returns
+ * the depth. */
+uint32_t ct__rlock_release_save(ct_rlock_t *r);
+
+/* Takes the RLock back, waiting as long as it takes, at that depth. */
+void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t depth);
+
+#endif
