@@ -5,7 +5,6 @@
  * CT_WITH(&lock) around the update, none is.
  */
 #include <cthreading.h>
-#include <pthread.h>
 #include <stdio.h>
 
 #define THREADS 4
@@ -41,17 +40,20 @@ static void *with_lock(void *arg)
 }
 
 /* Starts THREADS threads running fn, and joins them all. */
-static int run(void *(*fn)(void *))
+static int run(ct_thread_fn fn)
 {
-    pthread_t threads[THREADS];
+    ct_thread_t *threads[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        if (pthread_create(&threads[i], NULL, fn, NULL)) {
+        threads[i] = ct_thread_spawn(fn, NULL, NULL);
+        if (!threads[i]) {
             perror("counter: cannot start a thread");
             return 1;
         }
     }
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(threads[i], NULL);
+    for (int i = 0; i < THREADS; i++) {
+        ct_thread_join(threads[i], NULL);
+        ct_thread_unref(threads[i]);
+    }
     return 0;
 }
 

@@ -16,6 +16,9 @@
 #include "cthreading/sem.h"
 #include "cthreading/event.h"
 #include "cthreading/barrier.h"
+#include "cthreading/thread.h"
+#include "cthreading/local.h"
+#include "cthreading/timer.h"
 #include "cthreading/with.h"
 
 #endif
