@@ -127,13 +127,26 @@ static void wake(struct ct__cond_waiter *w)
     ct__wake(&w->word, 1);
 }
 
+/* The queue is circular: the tail is the head's prev. The node after w,
+ * or NULL at the tail. */
+static struct ct__cond_waiter *next_of(const ct_cond_t *c, const struct ct__cond_waiter *w)
+{
+    return w->next == c->head ? NULL : w->next;
+}
+
 /* The caller holds the lock. Passes the baton to a notified new head. */
 static void unlink_waiter(ct_cond_t *c, struct ct__cond_waiter *w)
 {
     if (c->waiting == w)
-        c->waiting = w->next;
-    *(w->prev ? &w->prev->next : &c->head) = w->next;
-    *(w->next ? &w->next->prev : &c->tail) = w->prev;
+        c->waiting = next_of(c, w);
+    if (w->next == w) {
+        c->head = NULL;
+    } else {
+        w->prev->next = w->next;
+        w->next->prev = w->prev;
+        if (c->head == w)
+            c->head = w->next;
+    }
     if (c->head && c->head->word == NOTIFIED)
         wake(c->head);
 }
@@ -141,9 +154,16 @@ static void unlink_waiter(ct_cond_t *c, struct ct__cond_waiter *w)
 /* The caller holds the lock: 0 if notified, else ETIMEDOUT. */
 static int wait_until(ct_cond_t *c, int64_t deadline)
 {
-    struct ct__cond_waiter self = { .prev = c->tail, .next = NULL, .word = WAITING };
-    *(c->tail ? &c->tail->next : &c->head) = &self;
-    c->tail = &self;
+    struct ct__cond_waiter self = { .word = WAITING };
+    if (c->head) {
+        self.prev = c->head->prev;
+        self.next = c->head;
+        c->head->prev->next = &self;
+        c->head->prev = &self;
+    } else {
+        self.prev = self.next = &self;
+        c->head = &self;
+    }
     if (!c->waiting)
         c->waiting = &self;
 
@@ -213,7 +233,7 @@ int ct_cond_notify(ct_cond_t *c, size_t n)
     if (!held(c))
         return EPERM;
     struct ct__cond_waiter *first = c->waiting, *w = first;
-    for (; w && n > 0; w = w->next, n--)
+    for (; w && n > 0; w = next_of(c, w), n--)
         __atomic_store_n(&w->word, NOTIFIED, __ATOMIC_RELAXED);
     c->waiting = w;
     if (w != first && first == c->head)

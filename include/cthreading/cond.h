@@ -41,13 +41,14 @@ typedef struct ct_cond {
     ct_rlock_t own;                /* the lock unless one was given */
     ct_rlock_t *rlock;             /* the given RLock, or NULL */
     ct_lock_t *lock;               /* the given Lock, or NULL */
-    /* The waiters, oldest first: the notified ones, then the others;
-     * waiting is the first not notified, or NULL. */
-    struct ct__cond_waiter *head, *tail, *waiting;
+    /* The waiters, oldest first, in a circle (the tail is head->prev):
+     * the notified ones, then the others; waiting is the first not
+     * notified, or NULL. */
+    struct ct__cond_waiter *head, *waiting;
 } ct_cond_t;
 
 /* A condition with its own RLock, as ct_cond_init makes. */
-#define CT_COND_INIT { CT_RLOCK_INIT, NULL, NULL, NULL, NULL, NULL }
+#define CT_COND_INIT { CT_RLOCK_INIT, NULL, NULL, NULL, NULL }
 
 /* Makes *c a condition with its own RLock (Python's Condition()). */
 CT_API void ct_cond_init(ct_cond_t *c);
