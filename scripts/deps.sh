@@ -10,6 +10,7 @@ missing=""
 need() { # package, then what proves it is there
     case "$2" in
         /*) [ -e "$2" ] || missing="$missing $1" ;;
+        pc=*) pkg-config --exists "${2#pc=}" 2>/dev/null || missing="$missing $1" ;;
         *) command -v "$2" >/dev/null 2>&1 || missing="$missing $1" ;;
     esac
 }
@@ -19,6 +20,7 @@ need ninja-build ninja
 need gcc cc
 need pkg-config pkg-config
 need check /usr/include/check.h
+need libcurl4-openssl-dev pc=libcurl
 for spec in "$@"; do
     need "${spec%%:*}" "${spec#*:}"
 done
