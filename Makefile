@@ -1,5 +1,5 @@
 # Thin wrappers over the CMake workflow presets (CMakePresets.json).
-#   make demo      build and run the demo
+#   make demo      build everything and run the tour (examples/tour.sh)
 #   make test      build and run the whole test suite (default preset)
 #   make tsan | asan | parking   the same suite under ThreadSanitizer,
 #                  ASan+UBSan, or the portable wait back-end
@@ -15,8 +15,8 @@ deps:
 
 demo: deps
 	@cmake --preset default >/dev/null
-	@cmake --build --preset default --target counter
-	@./build/default/examples/counter
+	@cmake --build --preset default
+	@sh examples/tour.sh build/default/examples
 
 test: default
 

@@ -21,6 +21,7 @@ need gcc cc
 need pkg-config pkg-config
 need check /usr/include/check.h
 need libcurl4-openssl-dev pc=libcurl
+need python3 python3
 for spec in "$@"; do
     need "${spec%%:*}" "${spec#*:}"
 done
