@@ -45,14 +45,17 @@ void ct_group_start(ct_group *g, int n, ct_group_fn fn, void *arg)
     g->joined = false;
     for (int i = 0; i < n; i++) {
         g->slots[i] = (struct ct_group_slot){ fn, arg, i };
-        ck_assert_int_eq(pthread_create(&g->threads[i], NULL, group_main, &g->slots[i]), 0);
+        g->threads[i] = ct_thread_spawn(group_main, &g->slots[i], NULL);
+        ck_assert_ptr_nonnull(g->threads[i]);
     }
 }
 
 void ct_group_join(ct_group *g)
 {
-    for (int i = 0; i < g->n; i++)
-        ck_assert_int_eq(pthread_join(g->threads[i], NULL), 0);
+    for (int i = 0; i < g->n; i++) {
+        ck_assert_int_eq(ct_thread_join(g->threads[i], NULL), 0);
+        ct_thread_unref(g->threads[i]);
+    }
     g->joined = true;
 }
 

@@ -27,11 +27,11 @@ int ct_test_run(Suite *s);
 #define CT_TEST_ADD(s, fn) ct_test_add((s), #fn, (fn))
 void ct_test_add(Suite *s, const char *name, const TTest *fn);
 
-/* Up to CT_GROUP_MAX raw threads running fn(arg, index). */
+/* Up to CT_GROUP_MAX ct_thread_t threads running fn(arg, index). */
 #define CT_GROUP_MAX 64
 typedef void (*ct_group_fn)(void *arg, int index);
 typedef struct ct_group {
-    pthread_t threads[CT_GROUP_MAX];
+    ct_thread_t *threads[CT_GROUP_MAX];
     struct ct_group_slot {
         ct_group_fn fn;
         void *arg;

@@ -645,7 +645,7 @@ START_TEST(sem_no_starvation)
         rounds++;
         ct_sleep(0.0002);
         WRITE(resume, 0);
-        ck_assert_int_eq(pthread_kill(g.threads[0], SIGUSR2), 0);
+        ck_assert_int_eq(pthread_kill((pthread_t)ct_thread_ident(g.threads[0]), SIGUSR2), 0);
         CT_WAIT_UNTIL(READ(slowed));
         ck_assert_int_eq(ct_sem_release(&s.sem, 1), 0);
         rc = ct_sem_try_acquire(&s.sem);

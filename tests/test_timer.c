@@ -177,7 +177,9 @@ END_TEST
 
 START_TEST(timer_free_while_running)
 {
-    struct self_join s = { .started = CT_EVENT_INIT, .go = CT_EVENT_INIT };
+    /* Static: once freed, the timer cannot be joined, and its callback may
+     * still be reading s when this function returns (exit waits for it). */
+    static struct self_join s = { .started = CT_EVENT_INIT, .go = CT_EVENT_INIT };
     s.t = ct_timer_new(0, join_self, &s);
     ck_assert_int_eq(ct_timer_start(s.t), 0);
     ck_assert_int_eq(ct_event_wait(&s.started), 0);
