@@ -3,12 +3,15 @@
 #   make test      build and run the whole test suite (default preset)
 #   make tsan | asan | parking   the same suite under ThreadSanitizer,
 #                  ASan+UBSan, or the portable wait back-end
+#   make bench     run every benchmark against its peers and write
+#                  docs/benchmarks.md (installs the peers; a few minutes)
+#   make bench-quick   the same as a smoke run (asserts nothing about speed)
 #   make install   install to PREFIX (default /usr/local)
 
 PREFIX ?= /usr/local
 WORKFLOWS := default tsan asan parking
 
-.PHONY: demo test deps install clean $(WORKFLOWS)
+.PHONY: demo test deps install clean bench bench-quick $(WORKFLOWS)
 
 deps:
 	@sh scripts/deps.sh
@@ -22,6 +25,12 @@ test: default
 
 $(WORKFLOWS): deps
 	cmake --workflow --preset $@
+
+bench: deps
+	sh bench/run.sh
+
+bench-quick: deps
+	sh bench/run.sh --quick
 
 install: deps
 	cmake --preset default -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
