@@ -571,7 +571,7 @@ def closing_note(ctx):
          "Should it need to be cheaper") +
       ": read the native id lazily (only `ct_thread_native_id` needs it), and "
       "name the OS thread only when a name was given (the default \"Thread-N (fn)\" would "
-      "then not show in `top -H`: an API choice for the lead).\n")
+      "then not show in `top -H`, which the API promises).\n")
 
     size = {s_["type"]: s_["size"] for s_ in ctx["sizes"]}
     text = f"**Sizes** ({verdict(g['sizes'][3])})."
@@ -646,7 +646,7 @@ def write_report(path, chart_rel, ctx):
 """)
 
     w("## Goals\n")
-    w("Each goal of issue 6, with the figures of this run.\n")
+    w("The performance goals, with the figures of this run.\n")
     w(table(["workload", "goal", "measured", "verdict"],
             [(a, b, c, verdict(d)) for a, b, c, d in ctx["goals"]]))
     met = sum(1 for g in ctx["goals"] if g[3])
