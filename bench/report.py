@@ -378,13 +378,13 @@ def overlaps(a, b):
     return a.min <= b.max and b.min <= a.max
 
 
-def closing_note(ctx):
+def goals_not_met(ctx):
     """The goals not met: what the measurements show, why, and what would
     fix it. The figures are this run's; the causes were found with strace,
     perf and callgrind on this code (src/ as of this report)."""
     res, g = ctx["results"], {row[0]: row for row in ctx["goals"]}
     calls = dict(ctx["team_calls"])
-    out = ["## Closing note\n"]
+    out = ["## Summary\n"]
     w = out.append
     if ctx["quick"]:
         return "\n".join(out + ["(none in quick mode)\n"])
@@ -832,7 +832,7 @@ def write_report(path, chart_rel, ctx):
       "flag), or `bench_suite --play ROW N` to run N rounds of one row under strace, perf or "
       "callgrind.\n")
 
-    w(closing_note(ctx))
+    w(goals_not_met(ctx))
 
     with open(path, "w") as f:
         f.write("\n".join(out))
