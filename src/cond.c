@@ -12,6 +12,8 @@
  *   WAITING   0   not notified
  *   NOTIFIED  1   notified, asleep until it is the head of the queue
  *   WOKEN     2   notified, woken, on its way to take the lock back
+ *   SLEEPING  4   (a bit) the waiter sleeps in the kernel: waking it
+ *                 takes a system call
  *
  * A waiter queues its node, releases the lock (whatever its depth), and
  * sleeps until its word is WOKEN or its deadline passes. It then takes the
@@ -33,7 +35,10 @@
  * waker holds the lock from its store to its wake.
  *
  * Costs: wait and unlinking are O(1); notify(n) walks the n nodes it
- * notifies, and wakes one thread whatever n is.
+ * notifies, and wakes one thread whatever n is. A waiter spins briefly on
+ * its word before it sets SLEEPING and sleeps: a partner that answers at
+ * once (a ping-pong) then wakes it with one store, and neither side makes
+ * a system call.
  */
 #include <cthreading.h>
 
@@ -41,8 +46,11 @@
 
 #include "deadline.h"
 #include "rlock_internal.h"
+#include "spin.h"
 
-enum { WAITING, NOTIFIED, WOKEN };
+enum { WAITING, NOTIFIED, WOKEN, STATE = 3, SLEEPING = 4 };
+
+#define SPIN_LIMIT 200
 
 struct ct__cond_waiter {
     struct ct__cond_waiter *prev, *next;
@@ -123,8 +131,13 @@ static void acquire_restore(ct_cond_t *c, uint32_t depth)
 /* The caller holds the lock, and keeps it until w can no longer matter. */
 static void wake(struct ct__cond_waiter *w)
 {
-    __atomic_store_n(&w->word, WOKEN, __ATOMIC_RELEASE);
-    ct__wake(&w->word, 1);
+    if (__atomic_exchange_n(&w->word, WOKEN, __ATOMIC_RELEASE) & SLEEPING)
+        ct__wake(&w->word, 1);
+}
+
+static uint32_t state_of(const struct ct__cond_waiter *w)
+{
+    return __atomic_load_n(&w->word, __ATOMIC_ACQUIRE) & STATE;
 }
 
 /* The queue is circular: the tail is the head's prev. The node after w,
@@ -147,7 +160,7 @@ static void unlink_waiter(ct_cond_t *c, struct ct__cond_waiter *w)
         if (c->head == w)
             c->head = w->next;
     }
-    if (c->head && c->head->word == NOTIFIED)
+    if (c->head && state_of(c->head) == NOTIFIED)
         wake(c->head);
 }
 
@@ -168,14 +181,25 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
         c->waiting = &self;
 
     uint32_t depth = release_save(c);
-    uint32_t seen;
-    while ((seen = __atomic_load_n(&self.word, __ATOMIC_ACQUIRE)) != WOKEN) {
-        if (ct__wait(&self.word, seen, deadline) == ETIMEDOUT)
+    for (int spins = 0;;) {
+        uint32_t seen = __atomic_load_n(&self.word, __ATOMIC_ACQUIRE);
+        if ((seen & STATE) == WOKEN)
+            break;
+        if (spins < SPIN_LIMIT) {
+            spins++;
+            ct__cpu_relax();
+            continue;
+        }
+        if (!(seen & SLEEPING) &&
+            !__atomic_compare_exchange_n(&self.word, &seen, seen | SLEEPING, true,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            continue;
+        if (ct__wait(&self.word, seen | SLEEPING, deadline) == ETIMEDOUT)
             break;
     }
     acquire_restore(c, depth);
 
-    int rc = self.word == WAITING ? ETIMEDOUT : 0;
+    int rc = state_of(&self) == WAITING ? ETIMEDOUT : 0;
     unlink_waiter(c, &self);
     return rc;
 }
@@ -234,7 +258,7 @@ int ct_cond_notify(ct_cond_t *c, size_t n)
         return EPERM;
     struct ct__cond_waiter *first = c->waiting, *w = first;
     for (; w && n > 0; w = next_of(c, w), n--)
-        __atomic_store_n(&w->word, NOTIFIED, __ATOMIC_RELAXED);
+        __atomic_fetch_or(&w->word, NOTIFIED, __ATOMIC_RELAXED);
     c->waiting = w;
     if (w != first && first == c->head)
         wake(first);

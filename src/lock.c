@@ -35,6 +35,7 @@
 
 #include "deadline.h"
 #include "lock_internal.h"
+#include "spin.h"
 
 enum {
     LOCKED = 1u << 0,
@@ -51,15 +52,6 @@ static inline bool cas(uint32_t *word, uint32_t *seen, uint32_t desired)
 {
     return __atomic_compare_exchange_n(word, seen, desired, true,
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
 }
 
 void ct_lock_init(ct_lock_t *l)
@@ -90,7 +82,7 @@ static int spin_acquire(ct_lock_t *l)
         }
         if (v >= ONE_WAITER)
             break;
-        cpu_relax();
+        ct__cpu_relax();
     }
     return EBUSY;
 }
