@@ -6,12 +6,14 @@
 #   make bench     run every benchmark against its peers and write
 #                  docs/benchmarks.md (installs the peers; a few minutes)
 #   make bench-quick   the same as a smoke run (asserts nothing about speed)
+#   make bench-tools   server and download against nginx, lighttpd, curl,
+#                  wget2, aria2c and Python (docs/benchmarks-tools.md)
 #   make install   install to PREFIX (default /usr/local)
 
 PREFIX ?= /usr/local
 WORKFLOWS := default tsan asan parking
 
-.PHONY: demo test deps install clean bench bench-quick $(WORKFLOWS)
+.PHONY: demo test deps install clean bench bench-quick bench-tools bench-tools-quick $(WORKFLOWS)
 
 deps:
 	@sh scripts/deps.sh
@@ -28,6 +30,13 @@ $(WORKFLOWS): deps
 
 bench: deps
 	sh bench/run.sh
+	sh bench/tools/run.sh
+
+bench-tools: deps
+	sh bench/tools/run.sh
+
+bench-tools-quick: deps
+	sh bench/tools/run.sh --quick
 
 bench-quick: deps
 	sh bench/run.sh --quick
