@@ -22,6 +22,13 @@
  * awake and will see the new word before it sleeps (the wait compares the
  * word atomically). A HANDOFF is always followed by a wake, and a counted
  * waiter leaving on a timeout takes a pending HANDOFF rather than drop it.
+ * Nobody sleeps on a word with HANDOFF: a counted waiter that sees it
+ * takes the lock, and an arrival waits (yielding) for the hand-off to
+ * land before it counts itself in. Otherwise the word could come back to
+ * the very value a waiter counted in with and is about to sleep on (a new
+ * HANDOFF, after other hand-offs and arrivals), after that hand-off's one
+ * wake found nobody asleep: every counted waiter would sleep, and the lock
+ * stay handed to nobody (a model checker finds this with three threads).
  *
  * Fairness: barging gives throughput, but once a waiter has waited about a
  * millisecond it sets STARVING and releases hand the lock to the sleeper
@@ -32,6 +39,7 @@
 #include <cthreading.h>
 
 #include <assert.h>
+#include <sched.h>
 
 #include "deadline.h"
 #include "lock_internal.h"
@@ -113,6 +121,13 @@ static int wait_acquire(ct_lock_t *l, int64_t deadline)
                 next &= ~STARVING;
             if (cas(&l->word, &v, next))
                 return ETIMEDOUT;
+            continue;
+        }
+        if (!counted && (v & HANDOFF)) {
+            if (deadline != CT__NO_DEADLINE && ct__now() >= deadline)
+                return ETIMEDOUT;
+            sched_yield();
+            v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
             continue;
         }
         uint32_t next = (v & ~WOKEN) + (counted ? 0 : ONE_WAITER);

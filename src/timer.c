@@ -55,6 +55,7 @@ enum {
 };
 
 #define IDLE_NS 1000000000LL
+#define RETRY_NS 10000000LL
 #define MAX_RUNNERS 256
 
 struct ct_timer {
@@ -77,7 +78,7 @@ static struct {
     uint32_t timer_seq, runner_seq, live;
     int64_t timer_sleeps_until;
     unsigned runners, idle;
-    bool started, exiting;
+    bool started, exiting, refused;
 } svc = { .lock = CT_LOCK_INIT };
 
 static __thread struct ct_timer *current;
@@ -187,11 +188,19 @@ static int start_internal(void *(*fn)(void *))
 static void *runner_main(void *unused);
 
 /* One more runner, if the OS gives one; the caller holds the lock. If it
- * does not, the timers wait in the FIFO for a runner that is there. */
+ * does not, the timers wait in the FIFO for a runner that is there, and
+ * the timer thread, woken, tries again every RETRY_NS while they wait. */
 static void add_runner(void)
 {
-    if (svc.runners < MAX_RUNNERS && start_internal(runner_main) == 0)
+    if (svc.runners >= MAX_RUNNERS)
+        return;
+    svc.refused = start_internal(runner_main) != 0;
+    if (!svc.refused) {
         svc.runners++;
+    } else {
+        svc.timer_seq++;
+        ct__wake(&svc.timer_seq, 1);
+    }
 }
 
 static void *runner_main(void *unused)
@@ -260,10 +269,12 @@ static void *timer_main(void *unused)
         if (moved && svc.idle) {
             svc.runner_seq++;
             ct__wake(&svc.runner_seq, moved < svc.idle ? (int)moved : (int)svc.idle);
-        } else if (moved) {
+        } else if (moved || (svc.due && svc.refused)) {
             add_runner();
         }
         int64_t next = svc.len ? svc.heap[0]->deadline : CT__NO_DEADLINE;
+        if (svc.due && svc.refused && next > now + RETRY_NS)
+            next = now + RETRY_NS;
         uint32_t seq = svc.timer_seq;
         svc.timer_sleeps_until = next;
         unlock();
@@ -314,7 +325,7 @@ static void after_fork_child(void)
         }
     }
     svc.live = svc.runners = svc.idle = 0;
-    svc.started = svc.exiting = false;
+    svc.started = svc.exiting = svc.refused = false;
     current = NULL;
 }
 
