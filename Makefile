@@ -3,6 +3,11 @@
 #   make test      build and run the whole test suite (default preset)
 #   make tsan | asan | parking   the same suite under ThreadSanitizer,
 #                  ASan+UBSan, or the portable wait back-end
+#   make spurious | spurious-parking   the same suite with the wait seam
+#                  returning early at random, on either back-end
+#   make models    check the Promela models with spin (models/check.sh)
+#   make fuzz      run each libFuzzer harness DURATION seconds (default 10)
+#   make soak      the soak test for DURATION seconds (default 60)
 #   make bench     run every benchmark against its peers and write
 #                  docs/benchmarks.md (installs the peers; a few minutes)
 #   make bench-quick   the same as a smoke run (asserts nothing about speed)
@@ -11,9 +16,10 @@
 #   make install   install to PREFIX (default /usr/local)
 
 PREFIX ?= /usr/local
-WORKFLOWS := default tsan asan parking
+WORKFLOWS := default tsan asan parking spurious spurious-parking
+DURATION ?=
 
-.PHONY: demo test deps install clean bench bench-quick bench-tools bench-tools-quick $(WORKFLOWS)
+.PHONY: demo test deps install clean bench bench-quick bench-tools bench-tools-quick models fuzz soak $(WORKFLOWS)
 
 deps:
 	@sh scripts/deps.sh
@@ -40,6 +46,15 @@ bench-tools-quick: deps
 
 bench-quick: deps
 	sh bench/run.sh --quick
+
+models:
+	sh models/check.sh
+
+fuzz: deps
+	sh fuzz/run.sh $(if $(DURATION),--seconds $(DURATION))
+
+soak: deps
+	sh soak/run.sh $(if $(DURATION),--seconds $(DURATION))
 
 install: deps
 	cmake --preset default -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null

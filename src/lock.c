@@ -44,6 +44,7 @@
 #include "deadline.h"
 #include "lock_internal.h"
 #include "spin.h"
+#include "tsan.h"
 
 enum {
     LOCKED = 1u << 0,
@@ -65,10 +66,11 @@ static inline bool cas(uint32_t *word, uint32_t *seen, uint32_t desired)
 void ct_lock_init(ct_lock_t *l)
 {
     assert(l);
+    ct__tsan_unlock(l);
     __atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
 }
 
-int ct_lock_try_acquire(ct_lock_t *l)
+static int try_take(ct_lock_t *l)
 {
     uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
     while (!(v & LOCKED)) {
@@ -76,6 +78,14 @@ int ct_lock_try_acquire(ct_lock_t *l)
             return 0;
     }
     return EBUSY;
+}
+
+int ct_lock_try_acquire(ct_lock_t *l)
+{
+    ct__tsan_pre_lock(l, false);
+    int rc = try_take(l);
+    ct__tsan_post_lock(l, false, rc);
+    return rc;
 }
 
 /* Spins while the lock is held and nobody sleeps: 0 once taken. */
@@ -143,23 +153,25 @@ static int wait_acquire(ct_lock_t *l, int64_t deadline)
 
 int ct_lock_acquire(ct_lock_t *l)
 {
+    ct__tsan_pre_lock(l, true);
     uint32_t v = 0;
-    if (__builtin_expect(cas(&l->word, &v, LOCKED), 1))
-        return 0;
-    if (spin_acquire(l) == 0)
-        return 0;
-    return wait_acquire(l, CT__NO_DEADLINE);
+    if (!__builtin_expect(cas(&l->word, &v, LOCKED), 1) && spin_acquire(l) != 0)
+        wait_acquire(l, CT__NO_DEADLINE);
+    ct__tsan_post_lock(l, true, 0);
+    return 0;
 }
 
 int ct__lock_acquire_until(ct_lock_t *l, int64_t deadline)
 {
-    if (ct_lock_try_acquire(l) == 0)
-        return 0;
-    if (deadline != CT__NO_DEADLINE && ct__now() >= deadline)
-        return ETIMEDOUT;
-    if (spin_acquire(l) == 0)
-        return 0;
-    return wait_acquire(l, deadline);
+    bool blocking = deadline == CT__NO_DEADLINE;
+    ct__tsan_pre_lock(l, blocking);
+    int rc = try_take(l);
+    if (rc)
+        rc = !blocking && ct__now() >= deadline ? ETIMEDOUT
+             : spin_acquire(l) == 0             ? 0
+                                                : wait_acquire(l, deadline);
+    ct__tsan_post_lock(l, blocking, rc);
+    return rc;
 }
 
 int ct_lock_acquire_timeout(ct_lock_t *l, double timeout)
@@ -172,6 +184,7 @@ int ct_lock_acquire_timeout(ct_lock_t *l, double timeout)
 
 int ct_lock_release(ct_lock_t *l)
 {
+    ct__tsan_unlock(l);
     uint32_t v = LOCKED;
     if (__builtin_expect(__atomic_compare_exchange_n(&l->word, &v, 0, false, __ATOMIC_RELEASE,
                                                      __ATOMIC_RELAXED), 1))

@@ -322,7 +322,9 @@ END_TEST
  * and re-acquiring it in a tight loop, cannot keep another thread waiting
  * for more than a few milliseconds, since a waiter older than about 1 ms
  * gets the lock handed to it. (Without the hand-off, the woken waiter
- * finds the lock taken again nearly every time.) */
+ * finds the lock taken again nearly every time, for seconds.) The bound
+ * is generous because a loaded machine may hold any thread off its core
+ * for tens of milliseconds. */
 struct starve {
     ct_lock_t lock;
     int stop;
@@ -360,7 +362,7 @@ START_TEST(lock_no_starvation)
     }
     __atomic_store_n(&st.stop, 1, __ATOMIC_SEQ_CST);
     ct_group_join(&g);
-    ck_assert_msg(worst < 0.05 * ct_test_scale(), "a waiter starved for %.4f s", worst);
+    ck_assert_msg(worst < 0.2 * ct_test_scale(), "a waiter starved for %.4f s", worst);
 }
 END_TEST
 
