@@ -491,8 +491,8 @@ def idle_phase(build, work, www, n, seconds):
     r = {"n": n, "wanted": n}
     client = None
     try:
-        # The server fits its clients to its open-file limit, with room
-        # for two descriptors each (a socket and a file being sent).
+        # The server fits its clients to its open-file limit: one
+        # descriptor each (its socket), beside 256 for the files being sent.
         s.out.seek(0)
         m = re.search(r"--max-clients lowered to (\d+)", s.out.read())
         if m:
@@ -501,6 +501,11 @@ def idle_phase(build, work, www, n, seconds):
             log(f"the server's open-file limit fits {m.group(1)} clients: "
                 f"{n} idle ones and wrk's 100")
         pid = s.proc.pid
+        # The probe's connection thread stays 2 s as a spare; the base is
+        # the main and signal threads alone.
+        t = time.monotonic()
+        while proc_status(pid, "Threads") > 2 and time.monotonic() < t + 5:
+            time.sleep(0.1)
         r["base_rss"] = proc_status(pid, "VmRSS")
         r["base_threads"] = proc_status(pid, "Threads")
         client = subprocess.Popen(
@@ -892,8 +897,8 @@ def write_report(args, info, servers, serve, traced, points, idle, tools, dls, d
             w(f"**Fewer than {idle['wanted']:,}**: the server lowered `--max-clients` to "
               f"{idle['max_clients']:,} to fit its open-file limit "
               f"({resource.getrlimit(resource.RLIMIT_NOFILE)[1]:,} here, a hard limit "
-              "that this machine does not let even root raise), since it counts two "
-              "descriptors per client, its socket and the file it may be sending; so "
+              "that this machine does not let even root raise), since it counts one "
+              "descriptor per client, its socket, beside 256 for the files being sent; so "
               f"{idle['n']:,} idle connections and wrk's 100 fill it.\n")
         w("| figure | value |\n|---|---|")
         w(f"| connections opened and served once | {idle['n']:,} in {idle['open_s']:.1f} s |")
@@ -922,7 +927,9 @@ def write_report(args, info, servers, serve, traced, points, idle, tools, dls, d
           "within two pages and 64 KiB leaves it eight times that, and room for "
           "sanitizers. 16 KiB would reserve less address space but save no RSS, and "
           "leave little margin for a libc call that formats more. The rest of the growth "
-          "is that heap block (request and response buffers).\n")
+          "is that heap block: one buffer, for the request and then the response head and "
+          "a small file's bytes, of which a small request and a 1 KiB file touch only the "
+          "first page or two.\n")
 
     if dls:
         n_files = len(info["sums"])

@@ -7,7 +7,8 @@
  *
  * Threads are counted in /proc/PID/task: the count with no client (the
  * main thread and the signal thread) is the base, and one thread per open
- * connection comes on top of it.
+ * connection comes on top of it, and for 2 s after a connection ends, its
+ * thread as a spare.
  */
 #define _GNU_SOURCE
 #include "support.h"
@@ -26,7 +27,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,18 +178,81 @@ static const char *stop_server(int sig)
     return last + 9;
 }
 
-/* The number of threads of the server process. */
-static int server_threads(void)
+/* Calls fn(id, arg), unless fn is NULL, for each thread of the server
+ * process, and returns how many it has. */
+static int each_thread(void (*fn)(long id, void *arg), void *arg)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)srv.pid);
     DIR *d = opendir(path);
     ck_assert_ptr_nonnull(d);
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        if (fn)
+            fn(strtol(e->d_name, NULL, 10), arg);
+    }
     closedir(d);
     return n;
+}
+
+/* The number of threads of the server process. */
+static int server_threads(void)
+{
+    return each_thread(NULL, NULL);
+}
+
+struct in_syscall {
+    long nr;
+    int n;
+};
+
+static void count_in_syscall(long id, void *arg)
+{
+    struct in_syscall *s = arg;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%ld/syscall", (int)srv.pid, id);
+    FILE *f = fopen(path, "r");
+    long nr;
+    if (!f)
+        return; /* it ended meanwhile */
+    if (fscanf(f, "%ld", &nr) == 1 && nr == s->nr)
+        s->n++;
+    fclose(f);
+}
+
+/* The system call of glibc's poll. */
+#ifdef SYS_poll
+#define POLL_SYSCALL SYS_poll
+#else
+#define POLL_SYSCALL SYS_ppoll
+#endif
+
+/* How many of the server's threads are in the system call nr: the first
+ * field of /proc/PID/task/TID/syscall. */
+static int threads_in_syscall(long nr)
+{
+    struct in_syscall s = { nr, 0 };
+    each_thread(count_in_syscall, &s);
+    return s.n;
+}
+
+/* Thread ids seen, each once. */
+struct thread_ids {
+    long id[64];
+    int n;
+};
+
+static void note_thread(long id, void *arg)
+{
+    struct thread_ids *t = arg;
+    int i = 0;
+    while (i < t->n && t->id[i] != id)
+        i++;
+    if (i == t->n && t->n < (int)(sizeof t->id / sizeof t->id[0]))
+        t->id[t->n++] = id;
 }
 
 /* ---- a client ---- */
@@ -681,7 +747,9 @@ START_TEST(test_sigterm_with_clients)
     struct client *silent = connect_client();
     struct client *midway = connect_client();
     send_text(midway, "GET /hello.txt HTTP/1.1\r\nHost: test\r\n");
-    CT_WAIT_UNTIL(server_threads() == base + 3);
+    /* Until midway's thread has read what came and polls for the rest:
+     * before, the stop could still find it waiting for a request. */
+    CT_WAIT_UNTIL(server_threads() == base + 3 && threads_in_syscall(POLL_SYSCALL) == 1);
 
     double start = ct_monotonic();
     ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
@@ -707,6 +775,79 @@ START_TEST(test_sigterm_with_clients)
     fclose(srv.out);
     close_client(idle);
     close_client(silent);
+}
+END_TEST
+
+/* Clients that connect for one request each are served by a few threads
+ * reused, not by a thread each: the thread ids seen stay few, and the
+ * spare threads, parked waiting for the next client, are woken and joined
+ * at once by SIGTERM. */
+START_TEST(test_threads_are_reused)
+{
+    enum { N = 500 };
+    start_server(NULL);
+    struct thread_ids seen = { .n = 0 };
+    int base = each_thread(note_thread, &seen);
+    for (int i = 0; i < N; i++) {
+        struct reply r;
+        struct client *c =
+            exchange("GET /hello.txt HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", &r, 200);
+        ck_assert_str_eq(r.body, hello);
+        free_reply(&r);
+        ck_assert(server_closes(c));
+        close_client(c);
+        /* A connection's thread is parked before it closes the socket, so
+         * one spare serves them all; a new one comes only if a spare's own
+         * wait ran out meanwhile. */
+        ck_assert_int_le(each_thread(note_thread, &seen), base + 4);
+    }
+    /* A full table would mean the threads were not reused. */
+    ck_assert_int_lt(seen.n, (int)(sizeof seen.id / sizeof seen.id[0]));
+    double start = ct_monotonic();
+    ck_assert_str_eq(stop_server(SIGTERM), "500 requests on 500 connections\n");
+    /* Not after the spares' own wait of 2 s. */
+    ck_assert_double_lt(ct_monotonic() - start, 1.5);
+}
+END_TEST
+
+/* A client needs one descriptor, not two: under an open-file limit of
+ * 1,024, 700 clients fit; 1,000 do not, and --max-clients is lowered to
+ * what fits beside the files' 256 and 16 held back. */
+START_TEST(test_max_clients_fit_open_files)
+{
+    static const struct {
+        const char *want, *said;
+    } cases[] = {
+        { "700", "" },
+        { "1000", "server: --max-clients lowered to 752 to fit the open-file limit\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int err[2];
+        ck_assert_int_eq(pipe(err), 0);
+        srv.pid = fork();
+        ck_assert_int_ge(srv.pid, 0);
+        if (srv.pid == 0) {
+            struct rlimit rl = { 1024, 1024 };
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, STDOUT_FILENO);
+            dup2(err[1], STDERR_FILENO);
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                _exit(127);
+            /* --bind 256.0.0.0: it stops after the open-file check. */
+            execl(SERVER_PATH, SERVER_PATH, "--port", "0", "--bind", "256.0.0.0", "--max-clients",
+                  cases[i].want, (char *)NULL);
+            _exit(127);
+        }
+        close(err[1]);
+        ck_assert_int_eq(server_exit_status(), 1);
+        char out[512] = "";
+        FILE *f = fdopen(err[0], "r");
+        char line[256];
+        while (fgets(line, sizeof line, f) && strncmp(line, "server: --bind", 14) != 0)
+            strcat(out, line);
+        fclose(f);
+        ck_assert_str_eq(out, cases[i].said);
+    }
 }
 END_TEST
 
@@ -768,6 +909,8 @@ static Suite *make_suite(void)
     CT_TEST_ADD(s, test_max_clients);
     CT_TEST_ADD(s, test_200_concurrent_clients);
     CT_TEST_ADD(s, test_sigterm_with_clients);
+    CT_TEST_ADD(s, test_threads_are_reused);
+    CT_TEST_ADD(s, test_max_clients_fit_open_files);
     CT_TEST_ADD(s, test_sigint_stops);
     CT_TEST_ADD(s, test_bad_options);
     return s;
