@@ -22,7 +22,7 @@ struct job {
     char *name;          /* file name in the output folder, without '/' */
     ct_thread_t *thread;
     uint32_t state;      /* enum job_state; atomic */
-    uint64_t received;   /* bytes written to the file so far; atomic */
+    uint64_t received;   /* bytes received so far; atomic */
     int64_t expected;    /* the size the server announced, or -1; atomic */
     double started;      /* ct_monotonic() when it became ACTIVE */
     double elapsed;      /* seconds its transfer took, once DONE */

@@ -121,6 +121,11 @@ def stall(h):
 class QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default, 5, drops connections under -j 8
+    connections = 0  # accepted so far; counted by serve_forever's thread alone
+
+    def process_request(self, request, client_address):
+        self.connections += 1
+        super().process_request(request, client_address)
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -232,6 +237,8 @@ def case_many():
     with Server(routes) as s:
         status, stdout, stderr = run(["-j", "8", "-o", "out"] + [s.url("/" + n) for n in data])
     saved_all(data, os.path.join(WORK, "out"), status, stdout, stderr)
+    # A finished transfer's connection is reused by the next URL's thread.
+    check(s.httpd.connections <= 8, "%d connections for -j 8" % s.httpd.connections)
 
 
 def case_not_found():
