@@ -30,16 +30,14 @@ extern "C" {
 #define CT_SEM_VALUE_MAX 0x3fffffffu
 
 typedef struct ct_sem {
-    uint32_t word;    /* the count, and two hand-off bits (see sem.c) */
-    uint32_t waiters; /* threads in the slow path of an acquire */
-    uint32_t handoff; /* bumped when a permit is handed to a waiter */
-    uint32_t max;     /* the bound, or CT_SEM_VALUE_MAX when unbounded */
+    uint32_t word;  /* the count, and who waits for it (see sem.c) */
+    uint32_t bound; /* the bound, or CT_SEM_VALUE_MAX when unbounded */
 } ct_sem_t;
 
 /* Static initialisers; v is at most CT_SEM_VALUE_MAX (ct_sem_init checks
  * that, these cannot). */
-#define CT_SEM_INIT(v) { (v), 0, 0, CT_SEM_VALUE_MAX }
-#define CT_BOUNDED_SEM_INIT(v) { (v), 0, 0, (v) }
+#define CT_SEM_INIT(v) { (v), CT_SEM_VALUE_MAX }
+#define CT_BOUNDED_SEM_INIT(v) { (v), (v) }
 
 /* Makes *s a semaphore holding value permits: 0, or EINVAL if value is
  * above CT_SEM_VALUE_MAX (and *s is left alone). */
