@@ -1,24 +1,32 @@
 /*
  * The condition variable of src/cond.c: the circular FIFO queue of
  * waiter nodes (prev, next, word per node; head and waiting), wait_until
- * with its brief spin and its SLEEPING bit (a wake makes a system call
- * only for a waiter that set it), unlink_waiter with its baton, and
- * notify(n), transcribed step by step.
- * The condition stands on a Lock, modelled as a plain mutex (lock.pml
- * checks the Lock itself). W waiters wait once each, waiter 0 without a
- * timeout and the others with one that may fire at any moment, racing a
- * notifier that calls notify(1), notify(2) or notify_all, then, once
- * waiter 0 is queued, notify_all.
+ * with its brief spin, its SLEEPING bit and its timeout that clears it,
+ * unlink_waiter with its baton, notify(n), and the wake that moves a
+ * sleeping waiter onto the lock's word (ct__requeue) and counts it among
+ * the lock's waiters, transcribed step by step.
+ * The condition stands on a Lock, modelled as a word LOCKED or not, with
+ * a count of the waiters the condition moved onto it: those sleep on the
+ * lock's word, and a release that finds the count above zero wakes one
+ * (lock.pml checks the Lock itself, with its spinning and its WOKEN and
+ * hand-off bits; other arrivals simply wait here for the word to be
+ * free). W waiters wait once each, waiter 0 without a timeout and the
+ * others with one that may fire at any moment, racing a notifier that
+ * calls notify(1), notify(2) or notify_all, then, once waiter 0 is
+ * queued, notify_all.
  *
  * Checked, besides no invalid end state (no notified waiter asleep for
- * ever, no lost wake-up) and every wait returning:
+ * ever, on its word or on the lock's; no lost wake-up) and every wait
+ * returning:
  *  - FIFO: the queue from head runs in the order the waiters queued, the
  *    notified ones first, waiting marking the first not notified; so
  *    notify(n) chooses the n oldest waiters not yet chosen;
  *  - a wait returns 0 exactly when notify chose it, also when its timeout
  *    fired meanwhile, and ETIMEDOUT otherwise;
- *  - the baton: whenever the lock is free, a notified head is WOKEN;
- *  - nothing touches a node whose thread has returned.
+ *  - the baton: whenever the lock is free, a notified head is WOKEN or
+ *    QUEUED;
+ *  - nothing touches a node whose thread has returned;
+ *  - at the end the lock counts no waiter.
  */
 #ifndef W
 #define W 3
@@ -27,6 +35,7 @@
 #define SPURIOUS 0
 #endif
 #define P (W + 2) /* init, the notifier, the waiters */
+#define LOCK_WORD W /* the futex word of the lock; the nodes' are 0..W-1 */
 
 #include "futex.pml"
 
@@ -34,12 +43,14 @@
 #define WAITING 0
 #define NOTIFIED 1
 #define WOKEN 2
+#define QUEUED 3
 #define STATE 3
 #define SLEEPING 4
 #define SPINS 1 /* looks before setting SLEEPING (SPIN_LIMIT in cond.c) */
 #define ETIMEDOUT 110
 
-bit lk;                                /* the Lock */
+bit lk;                                /* the Lock: LOCKED */
+byte lwaiters;                         /* its waiters moved there by wake */
 byte head = NIL, waiting = NIL;
 byte prev[W], next[W], word[W];
 /* ghosts */
@@ -71,7 +82,7 @@ inline check_queue()
             assert(count <= W);
             fj = (next[fj] == head -> NIL : next[fj])
         od;
-        assert(head == NIL || !chosen[head] || (word[head] & STATE) == WOKEN);
+        assert(head == NIL || !chosen[head] || (word[head] & STATE) >= WOKEN);
         assert(waiting == NIL || !in_notified);
         in_notified = false;
         count = 0;
@@ -79,16 +90,47 @@ inline check_queue()
     }
 }
 
-inline unlock() { check_queue(); lk = 0 }
+inline unlock()
+{
+    check_queue();
+    /* the release and its wake in one step: lock.pml checks the gap */
+    atomic {
+        lk = 0;
+        if
+        :: lwaiters > 0 -> futex_wake_one(LOCK_WORD)
+        :: else -> skip
+        fi
+    }
+}
 
-/* The exchange, then a wake only for a waiter that set SLEEPING (old: a
- * local of the calling process). */
+/* ct__lock_acquire_counted, for a waiter wake counted in: sleeps on the
+ * lock's word while it is LOCKED, and leaves the count as it takes it. */
+inline lock_counted()
+{
+    do
+    :: atomic { lk == 0 -> lk = 1; lwaiters--; break }
+    :: else -> futex_wait(LOCK_WORD, lk, 1, false, timed_out)
+    od
+}
+
+/* One atomic step decides by SLEEPING: a sleeping waiter becomes QUEUED,
+ * is moved onto the lock's word and counted there; another becomes WOKEN
+ * (old: a local of the calling process). */
 inline wake(x)
 {
     assert(!gone[x]);
-    d_step { old = word[x]; word[x] = WOKEN }
+    d_step {
+        old = word[x];
+        if
+        :: (old & SLEEPING) != 0 -> word[x] = QUEUED
+        :: else -> word[x] = WOKEN
+        fi
+    }
+    /* One step, as the lock is held and only its release reads the count;
+     * the waiter changes a QUEUED word no more. */
     if
-    :: (old & SLEEPING) != 0 -> futex_wake_one(x)
+    :: (old & SLEEPING) != 0 ->
+        d_step { futex_requeue_one(x, word[x], QUEUED, LOCK_WORD); lwaiters++ }
     :: else -> skip
     fi;
     old = 0
@@ -140,11 +182,22 @@ proctype waiter(byte me; bool timed)
     d_step { queued[me] = true; ticket[me] = tickets; tickets++ }
     unlock(); /* release_save */
     do
-    :: seen = word[me];
+    :: /* the load, and after a timeout the compare-and-swap that clears
+        * SLEEPING (a failed one loads again: one step with the load) */
+       d_step {
+           seen = word[me];
+           if
+           :: (seen & STATE) < WOKEN && timed_out -> word[me] = seen & ~SLEEPING
+           :: else -> skip
+           fi
+       }
        if
-       :: (seen & STATE) == WOKEN -> break
-       :: (seen & STATE) != WOKEN && spins < SPINS -> spins++
-       :: (seen & STATE) != WOKEN && spins == SPINS ->
+       :: (seen & STATE) >= WOKEN || timed_out -> break
+       :: else
+       fi;
+       if
+       :: (seen & SLEEPING) == 0 && spins < SPINS -> spins++
+       :: (seen & SLEEPING) != 0 || spins == SPINS ->
            ok = true;
            if
            :: (seen & SLEEPING) == 0 ->
@@ -157,17 +210,17 @@ proctype waiter(byte me; bool timed)
            :: else -> skip
            fi;
            if
-           :: ok ->
-               futex_wait(me, word[me], seen | SLEEPING, timed, timed_out);
-               if
-               :: timed_out -> break
-               :: else -> skip
-               fi
+           :: ok -> futex_wait(me, word[me], seen | SLEEPING, timed, timed_out)
            :: else -> skip
            fi
        fi
     od;
-    lock(); /* acquire_restore */
+    /* acquire_restore */
+    if
+    :: (seen & STATE) == QUEUED -> lock_counted()
+    :: else -> lock()
+    fi;
+    seen = 0; spins = 0; timed_out = false; ok = false; /* dead from here */
     rc = ((word[me] & STATE) == WAITING -> ETIMEDOUT : 0);
     assert((rc == 0) == chosen[me]);
     unlink_waiter(me);
@@ -219,4 +272,5 @@ init
         :: else -> break
         od
     }
+    _nr_pr == 1 -> assert(returned == W && lwaiters == 0 && lk == 0)
 }

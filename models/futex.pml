@@ -2,7 +2,8 @@
  * The wait seam (src/wait/wait.h), for the models that include this file:
  * futex_wait sleeps only if the word still holds the expected value,
  * compared atomically with going to sleep; futex_wake wakes sleepers on a
- * word, oldest first. A sleeper may also come back for no reason when
+ * word, oldest first; futex_requeue_one moves a sleeper to another word.
+ * A sleeper may also come back for no reason when
  * SPURIOUS is 1 (the seam allows it), and a timed sleeper when its
  * deadline passes (at any moment: the model knows no clock); either way
  * its caller re-checks. Words are small numbers chosen by each model;
@@ -85,6 +86,25 @@ inline futex_wake_all(f_word)
         :: fj < flen && asleep[fifo[fj]] != f_word -> fj++
         :: else -> break
         od;
+        fj = 0
+    }
+}
+
+/* ct__requeue: if f_value == f_expected (read in the same atomic step),
+ * moves the oldest sleeper on word f_from to sleep on word f_to, keeping
+ * its place in the queue (the kernel's order is by arrival too). */
+inline futex_requeue_one(f_from, f_value, f_expected, f_to)
+{
+    d_step {
+        fj = 0;
+        do
+        :: fj < flen && asleep[fifo[fj]] != f_from -> fj++
+        :: else -> break
+        od;
+        if
+        :: fj < flen && (f_value) == (f_expected) -> asleep[fifo[fj]] = f_to
+        :: else -> skip
+        fi;
         fj = 0
     }
 }

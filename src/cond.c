@@ -6,39 +6,51 @@
  * The queue holds the notified waiters, then those not notified yet, each
  * part oldest first; `waiting` marks the first not notified. notify(n)
  * moves that mark n nodes on, so notified waiters keep their FIFO order.
- * Each node's word says where its thread stands, and changes only under
- * the lock:
+ * Each node's word says where its thread stands:
  *
  *   WAITING   0   not notified
  *   NOTIFIED  1   notified, asleep until it is the head of the queue
- *   WOKEN     2   notified, woken, on its way to take the lock back
- *   SLEEPING  4   (a bit) the waiter sleeps in the kernel: waking it
- *                 takes a system call
+ *   WOKEN     2   notified, awake, on its way to take the lock back
+ *   QUEUED    3   notified, and counted among the lock's waiters: moved
+ *                 to sleep on the lock's word, which its release wakes
+ *   SLEEPING  4   (a bit) the waiter sleeps in the kernel on its word
+ *
+ * The states change only under the lock. The waiter itself sets SLEEPING
+ * before it sleeps, and clears it when its timeout fires; a waker decides
+ * between WOKEN and QUEUED by that bit, with one atomic step.
  *
  * A waiter queues its node, releases the lock (whatever its depth), and
- * sleeps until its word is WOKEN or its deadline passes. It then takes the
- * lock back, reads its word and unlinks its node: a word still WAITING is
- * ETIMEDOUT, any other 0. So a waiter that notify chose returns 0 even if
- * its timeout fired meanwhile, and a notification is never lost on it.
+ * waits until its word is WOKEN or QUEUED or its deadline passes. It then
+ * takes the lock back (as a counted waiter of the lock if QUEUED), reads
+ * its word and unlinks its node: a word still WAITING is ETIMEDOUT, any
+ * other 0. So a waiter that notify chose returns 0 even if its timeout
+ * fired meanwhile, and a notification is never lost on it.
  *
- * No thundering herd: of the notified waiters only the head is woken, and
- * whoever unlinks a node passes that baton on to a notified new head. The
- * invariant: a notified head is WOKEN. notify makes a waiting head
- * notified only to wake it at once; unlinking wakes the new head if it is
- * NOTIFIED; no other change touches the head. So notify_all releases its
- * waiters one at a time, each as the previous one gets the lock, and no
- * notified waiter sleeps for ever: the head's thread must unlink its node.
+ * Waking on release: a notified waiter needs the lock, which the notifier
+ * holds. A sleeping waiter is therefore not woken but moved onto the
+ * lock's word (ct__requeue), so that the lock's release wakes it once it
+ * can take the lock, instead of it waking only to sleep again on the lock
+ * (two more context switches and system calls per notify).
  *
- * No lost wake-up, no use after return: a waker stores WOKEN before it
- * wakes, and ct__wait compares the word atomically; a node leaves the
- * queue only when its own thread, holding the lock, unlinks it, and every
- * waker holds the lock from its store to its wake.
+ * No thundering herd: of the notified waiters only the head is woken or
+ * queued, and whoever unlinks a node passes that baton on to a notified
+ * new head. The invariant: a notified head is WOKEN or QUEUED. notify
+ * makes a waiting head notified only to wake it at once; unlinking wakes
+ * the new head if it is NOTIFIED; no other change touches the head. So
+ * notify_all releases its waiters one at a time, each as the previous one
+ * gets the lock, and no notified waiter sleeps for ever: the head's thread
+ * must unlink its node.
+ *
+ * No lost wake-up, no use after return: a waker changes the word before it
+ * wakes or moves its thread, ct__wait compares the word atomically, and a
+ * thread moved onto the lock is counted there before the lock is released;
+ * a node leaves the queue only when its own thread, holding the lock,
+ * unlinks it, and every waker holds the lock from its store to its wake.
  *
  * Costs: wait and unlinking are O(1); notify(n) walks the n nodes it
- * notifies, and wakes one thread whatever n is. A waiter spins briefly on
- * its word before it sets SLEEPING and sleeps: a partner that answers at
- * once (a ping-pong) then wakes it with one store, and neither side makes
- * a system call.
+ * notifies, and wakes one thread whatever n is. A waiter spins for a
+ * couple of microseconds on its word before it sets SLEEPING and sleeps: a
+ * partner that answers at once then wakes it with one store.
  */
 #include <cthreading.h>
 
@@ -48,9 +60,9 @@
 #include "rlock_internal.h"
 #include "spin.h"
 
-enum { WAITING, NOTIFIED, WOKEN, STATE = 3, SLEEPING = 4 };
+enum { WAITING, NOTIFIED, WOKEN, QUEUED, STATE = 3, SLEEPING = 4 };
 
-#define SPIN_LIMIT 200
+#define SPIN_NS 2000
 
 struct ct__cond_waiter {
     struct ct__cond_waiter *prev, *next;
@@ -110,6 +122,12 @@ static bool held(ct_cond_t *c)
     return c->lock ? ct_lock_locked(c->lock) : ct_rlock_is_owned(rlock_of(c));
 }
 
+/* The Lock under the condition's lock, whichever kind that is. */
+static ct_lock_t *lock_of(ct_cond_t *c)
+{
+    return c->lock ? c->lock : &rlock_of(c)->lock;
+}
+
 /* Releases the lock fully; returns the RLock depth to restore. */
 static uint32_t release_save(ct_cond_t *c)
 {
@@ -120,19 +138,32 @@ static uint32_t release_save(ct_cond_t *c)
     return ct__rlock_release_save(rlock_of(c));
 }
 
-static void acquire_restore(ct_cond_t *c, uint32_t depth)
+/* Takes the lock back, as a waiter the lock counts already if queued. */
+static void acquire_restore(ct_cond_t *c, uint32_t depth, bool queued)
 {
-    if (c->lock)
-        ct_lock_acquire(c->lock);
+    if (queued)
+        ct__lock_acquire_counted(lock_of(c));
     else
-        ct__rlock_acquire_restore(rlock_of(c), depth);
+        ct_lock_acquire(lock_of(c));
+    if (!c->lock)
+        ct__rlock_own(rlock_of(c), depth);
 }
 
-/* The caller holds the lock, and keeps it until w can no longer matter. */
-static void wake(struct ct__cond_waiter *w)
+/* The caller holds the lock, and keeps it until w can no longer matter.
+ * A sleeping waiter moves to the lock's word, counted in before the lock
+ * can be released; the rest are told by a store. */
+static void wake(ct_cond_t *c, struct ct__cond_waiter *w)
 {
-    if (__atomic_exchange_n(&w->word, WOKEN, __ATOMIC_RELEASE) & SLEEPING)
-        ct__wake(&w->word, 1);
+    uint32_t seen = __atomic_load_n(&w->word, __ATOMIC_RELAXED), next;
+    do
+        next = seen & SLEEPING ? QUEUED : WOKEN;
+    while (!__atomic_compare_exchange_n(&w->word, &seen, next, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+    if (next == QUEUED) {
+        ct_lock_t *l = lock_of(c);
+        ct__requeue(&w->word, QUEUED, &l->word);
+        ct__lock_count_waiter(l);
+    }
 }
 
 static uint32_t state_of(const struct ct__cond_waiter *w)
@@ -161,7 +192,7 @@ static void unlink_waiter(ct_cond_t *c, struct ct__cond_waiter *w)
             c->head = w->next;
     }
     if (c->head && state_of(c->head) == NOTIFIED)
-        wake(c->head);
+        wake(c, c->head);
 }
 
 /* The caller holds the lock: 0 if notified, else ETIMEDOUT. */
@@ -181,23 +212,31 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
         c->waiting = &self;
 
     uint32_t depth = release_save(c);
-    for (int spins = 0;;) {
-        uint32_t seen = __atomic_load_n(&self.word, __ATOMIC_ACQUIRE);
-        if ((seen & STATE) == WOKEN)
+    struct ct__spin spin = { 0 };
+    bool timed_out = false;
+    uint32_t seen;
+    for (;;) {
+        seen = __atomic_load_n(&self.word, __ATOMIC_ACQUIRE);
+        if ((seen & STATE) >= WOKEN)
             break;
-        if (spins < SPIN_LIMIT) {
-            spins++;
-            ct__cpu_relax();
+        if (timed_out) {
+            /* Not asleep any more: a notify must not count it in the lock. */
+            if (__atomic_compare_exchange_n(&self.word, &seen, seen & ~SLEEPING, true,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+                break;
             continue;
         }
-        if (!(seen & SLEEPING) &&
-            !__atomic_compare_exchange_n(&self.word, &seen, seen | SLEEPING, true,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-            continue;
-        if (ct__wait(&self.word, seen | SLEEPING, deadline) == ETIMEDOUT)
-            break;
+        if (!(seen & SLEEPING)) {
+            if (ct__spin(&spin, SPIN_NS))
+                continue;
+            if (!__atomic_compare_exchange_n(&self.word, &seen, seen | SLEEPING, true,
+                                             __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+                continue;
+            seen |= SLEEPING;
+        }
+        timed_out = ct__wait(&self.word, seen, deadline) == ETIMEDOUT;
     }
-    acquire_restore(c, depth);
+    acquire_restore(c, depth, (seen & STATE) == QUEUED);
 
     int rc = state_of(&self) == WAITING ? ETIMEDOUT : 0;
     unlink_waiter(c, &self);
@@ -261,7 +300,7 @@ int ct_cond_notify(ct_cond_t *c, size_t n)
         __atomic_fetch_or(&w->word, NOTIFIED, __ATOMIC_RELAXED);
     c->waiting = w;
     if (w != first && first == c->head)
-        wake(first);
+        wake(c, first);
     return 0;
 }
 

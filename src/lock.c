@@ -29,6 +29,10 @@
  * HANDOFF, after other hand-offs and arrivals), after that hand-off's one
  * wake found nobody asleep: every counted waiter would sleep, and the lock
  * stay handed to nobody (a model checker finds this with three threads).
+ * The condition variable counts in a waiter for a thread it moves onto
+ * the word (ct__requeue) while it holds the lock: that thread is then
+ * asleep on the word or awake and about to look at it, as any counted
+ * waiter.
  *
  * Fairness: barging gives throughput, but once a waiter has waited about a
  * millisecond it sets STARVING and releases hand the lock to the sleeper
@@ -108,11 +112,12 @@ static int spin_acquire(ct_lock_t *l)
 /* The slow path; 0 once the caller owns the lock, ETIMEDOUT once it has
  * left the count at its deadline. A counted waiter clears WOKEN in every
  * update it makes: it is awake, and it looks at the word again before it
- * sleeps. The last waiter to leave ends the STARVING mode. */
-static int wait_acquire(ct_lock_t *l, int64_t deadline)
+ * sleeps. The last waiter to leave ends the STARVING mode. counted: the
+ * caller was counted in already (ct__lock_count_waiter). */
+static int wait_acquire(ct_lock_t *l, int64_t deadline, bool counted)
 {
     int64_t since = ct__now();
-    bool counted = false, timed_out = false;
+    bool timed_out = false;
     uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
     for (;;) {
         uint32_t awake = counted ? WOKEN : 0, leave = counted ? ONE_WAITER : 0;
@@ -156,7 +161,7 @@ int ct_lock_acquire(ct_lock_t *l)
     ct__tsan_pre_lock(l, true);
     uint32_t v = 0;
     if (!__builtin_expect(cas(&l->word, &v, LOCKED), 1) && spin_acquire(l) != 0)
-        wait_acquire(l, CT__NO_DEADLINE);
+        wait_acquire(l, CT__NO_DEADLINE, false);
     ct__tsan_post_lock(l, true, 0);
     return 0;
 }
@@ -169,9 +174,21 @@ int ct__lock_acquire_until(ct_lock_t *l, int64_t deadline)
     if (rc)
         rc = !blocking && ct__now() >= deadline ? ETIMEDOUT
              : spin_acquire(l) == 0             ? 0
-                                                : wait_acquire(l, deadline);
+                                                : wait_acquire(l, deadline, false);
     ct__tsan_post_lock(l, blocking, rc);
     return rc;
+}
+
+void ct__lock_count_waiter(ct_lock_t *l)
+{
+    __atomic_fetch_add(&l->word, ONE_WAITER, __ATOMIC_RELAXED);
+}
+
+void ct__lock_acquire_counted(ct_lock_t *l)
+{
+    ct__tsan_pre_lock(l, true);
+    wait_acquire(l, CT__NO_DEADLINE, true);
+    ct__tsan_post_lock(l, true, 0);
 }
 
 int ct_lock_acquire_timeout(ct_lock_t *l, double timeout)

@@ -112,8 +112,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
     return depth;
 }
 
-void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t depth)
+void ct__rlock_own(ct_rlock_t *r, uint32_t depth)
 {
-    ct_lock_acquire(&r->lock);
     take(r, ct__thread_id(), depth);
 }

@@ -1,5 +1,6 @@
 /* What the condition variable needs of an RLock: who the caller is, and
- * how to release an RLock at any depth and take it back at that depth. */
+ * how to release an RLock at any depth and own it again at that depth
+ * once its lock is taken back. */
 #ifndef CT_RLOCK_INTERNAL_H
 #define CT_RLOCK_INTERNAL_H
 
@@ -14,7 +15,7 @@ uintptr_t ct__thread_id(void);
  * the depth. */
 uint32_t ct__rlock_release_save(ct_rlock_t *r);
 
-/* Takes the RLock back, waiting as long as it takes, at that depth. */
-void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t depth);
+/* The caller has just taken r->lock: makes it the owner, at that depth. */
+void ct__rlock_own(ct_rlock_t *r, uint32_t depth);
 
 #endif

@@ -1,7 +1,14 @@
-/* The pause between two looks at a word another core is about to change:
- * it lets that core's hyper-thread run and saves power while spinning. */
+/* Spinning: the pause between two looks at a word another core is about
+ * to change, and a budget of time for a spin. A budget in iterations would
+ * mean anything from under a microsecond to tens of them, as a pause takes
+ * a few nanoseconds on one processor and over a hundred on another. */
 #ifndef CT_SPIN_H
 #define CT_SPIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "deadline.h"
 
 static inline void ct__cpu_relax(void)
 {
@@ -10,6 +17,24 @@ static inline void ct__cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/* A spin that ends after ns nanoseconds; start it at 0. */
+struct ct__spin {
+    int64_t until;
+};
+
+/* Pauses and returns true while the spin's time lasts; the first call
+ * starts the clock. */
+static inline bool ct__spin(struct ct__spin *s, int64_t ns)
+{
+    int64_t now = ct__now();
+    if (s->until == 0)
+        s->until = now + ns;
+    if (now >= s->until)
+        return false;
+    ct__cpu_relax();
+    return true;
 }
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * ct_cond_t: CPython's lock_tests.ConditionTests, ported, for each kind of
  * lock a condition can stand on; then FIFO order, RLock depth, timeouts
- * (bad, infinite, under a signal storm), EPERM, CT_COND_WAIT_FOR, CT_WITH,
- * and a bounded producer/consumer stress test.
+ * (bad, infinite, under a signal storm), waiters moved onto the lock,
+ * EPERM, CT_COND_WAIT_FOR, CT_WITH, and a bounded producer/consumer
+ * stress test.
  */
 #include "support.h"
 
@@ -618,6 +619,40 @@ START_TEST(test_timed_out_waiter_leaves)
 }
 END_TEST
 
+/* The word of the Lock under the condition: 0 once nobody holds it or
+ * waits for it. */
+static uint32_t lock_word(const struct subject *s, enum kind k)
+{
+    const ct_lock_t *l = k == LOCK ? &s->lock : k == RLOCK ? &s->rlock.lock : &s->cond.own.lock;
+    return __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+}
+
+/* Waiters notified while asleep are moved onto the lock: none returns
+ * before the notifier releases it, then all return, one at a time, and
+ * the lock counts none of them as a waiter afterwards (also the ones whose
+ * timeout fired while they sat on the lock). */
+START_TEST(test_notified_waiters_wait_for_release)
+{
+    const double timeouts[3] = { CT_FOREVER, 0.05, CT_FOREVER };
+    for (enum kind k = 0; k < KINDS; k++) {
+        ct_group g;
+        start_waiters(&g, k, 3, timeouts);
+        ck_assert_int_eq(ct_cond_acquire(&w.s.cond), 0);
+        ct_sleep(0.02); /* gives the waiters the chance to fall asleep */
+        ck_assert_int_eq(ct_cond_notify_all(&w.s.cond), 0);
+        ct_sleep(0.1); /* past the timeout, holding the lock */
+        ck_assert_int_eq(w.returned, 0);
+        ck_assert_int_eq(ct_cond_release(&w.s.cond), 0);
+        ct_group_join(&g);
+        for (int i = 0; i < 3; i++) {
+            ck_assert_int_eq(w.rc[i], 0);
+            ck_assert_int_eq(w.order[i], i);
+        }
+        ck_assert_uint_eq(lock_word(&w.s, k), 0);
+    }
+}
+END_TEST
+
 /* CT_FOREVER, +INFINITY and more than CT_TIMEOUT_MAX wait until notified. */
 START_TEST(test_wait_forever)
 {
@@ -985,6 +1020,7 @@ static Suite *make_suite(void)
     CT_TEST_ADD(s, test_notify_counts);
     CT_TEST_ADD(s, test_timeout_while_notified);
     CT_TEST_ADD(s, test_timed_out_waiter_leaves);
+    CT_TEST_ADD(s, test_notified_waiters_wait_for_release);
     CT_TEST_ADD(s, test_wait_forever);
     CT_TEST_ADD(s, test_wait_invalid_timeout);
     CT_TEST_ADD(s, test_wait_restores_depth);

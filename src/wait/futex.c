@@ -2,7 +2,8 @@
  * The Linux wait back-end: a private futex per word. FUTEX_WAIT_BITSET takes
  * an absolute deadline on CLOCK_MONOTONIC (the default clock of that
  * operation), so a wait that a signal interrupts is simply retried by the
- * caller against the same deadline.
+ * caller against the same deadline. FUTEX_CMP_REQUEUE moves a sleeper from
+ * one word's queue to another's inside the kernel.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -33,5 +34,12 @@ void ct__wake(const uint32_t *word, int n)
 {
     int saved_errno = errno;
     syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);
+    errno = saved_errno;
+}
+
+void ct__requeue(const uint32_t *from, uint32_t expected, const uint32_t *to)
+{
+    int saved_errno = errno;
+    syscall(SYS_futex, from, FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG, 0, (long)1, to, expected);
     errno = saved_errno;
 }

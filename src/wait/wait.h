@@ -25,4 +25,11 @@ int ct__wait(const uint32_t *word, uint32_t expected, int64_t deadline);
 /* Wakes up to n threads sleeping on word (INT_MAX: all of them). */
 void ct__wake(const uint32_t *word, int n);
 
+/* If *from == expected, moves one thread sleeping on from to sleep on to
+ * instead, without waking it: a later ct__wake(to, ...) wakes it. A
+ * back-end may wake it instead (it then returns 0 from its ct__wait on
+ * from). Either way a thread asleep on from with that value is disturbed
+ * at most once, and none is woken on to by this call. */
+void ct__requeue(const uint32_t *from, uint32_t expected, const uint32_t *to);
+
 #endif
