@@ -448,15 +448,21 @@ def goals_not_met(ctx):
             text += (f"In {fewer} of the {len(cells)} cells ct_lock makes no more futex calls "
                      "per 1,000 acquisitions than the median of the other sleeping locks "
                      "(perf, above), so sleeping more often is not its problem. ")
-        text += ("Two costs in `src/lock.c` are left for the slow path, to confirm on an "
-                 "idle machine: `wait_acquire` reads the clock (`ct__now()`) on entry and on "
-                 "every pass of its loop, even without a deadline, to time the 1 ms "
-                 "starvation threshold; and `spin_acquire` stops spinning as soon as any "
-                 "waiter is counted (`v >= ONE_WAITER`), so with 3 or more threads an "
-                 "arrival sleeps at once where the holder would have released within "
-                 "nanoseconds. Fix: read the clock only when a thread is about to sleep a "
-                 "second time, and spin for a bounded time (~1–2 µs) while the holder runs, "
-                 "whether or not others sleep.")
+        text += ("Tried in `src/lock.c`, each against the current lock in the same "
+                 "process, and none kept: a spin bounded by time (about 2–3 µs of TSC) "
+                 "instead of 100 pauses — no better at 2–8 threads, worse at 16; a first "
+                 "sleep that ends by itself at 1 ms, so that a starving waiter sets STARVING "
+                 "at once — 2–3× the context switches and less throughput; a starving waiter "
+                 "that yields instead of sleeping — up to 14× the context switches; spinning "
+                 "on while others sleep — 10–30× fewer futex calls but less throughput at 16 "
+                 "threads. What differs from nsync_mu is how often threads sleep and wake "
+                 "(futex calls per 1,000 acquisitions, above): ct_lock's arrivals sleep at "
+                 "once when someone sleeps, and its releases let sleepers out one at a time "
+                 "(WOKEN); nsync puts a woken waiter that lost back at the front of its own "
+                 "queue, kept in user space, and stops arrivals barging past a waiter that "
+                 "has waited long. A kernel futex queue cannot put a waiter back at its front, "
+                 "so matching that means a waiter queue of the lock's own — a new protocol, "
+                 "to be model-checked again (`models/lock.pml`).")
         w(text)
     if unfair:
         worse = []
@@ -480,18 +486,13 @@ def goals_not_met(ctx):
         if worse:
             text += (f"But in {len(worse)} cells ct_lock is less fair than both no_lock and "
                      "the median sleeping peer (" + "; ".join(worse) + "), so there the lock "
-                     "adds unfairness of its own. Likely cause, in `src/lock.c`: a release "
-                     "wakes a sleeper only when no waiter is already awake (WOKEN), while "
-                     "running threads barge in with one compare-and-swap, so a sleeper "
-                     "rarely wins; and the hand-off mode (STARVING) starts only once a waiter "
-                     "that has waited over 1 ms is woken, loses, and goes back to sleep, "
-                     "after which the hand-off goes to whichever sleeper the kernel wakes "
-                     "first. The peers that wake a sleeper on every contended release "
-                     "(GMutex, pthread: more futex calls per acquisition above) spread the "
-                     "lock wider. To try: a waiter's first sleep should end by itself at 1 ms "
-                     "(a deadline on that `ct__wait`), so that a starving waiter sets STARVING "
-                     "at once instead of waiting for a release to wake it, and the next "
-                     "release hands the lock to it.")
+                     "adds unfairness of its own: the sleepers, let out one at a time, rarely win "
+                     "against running threads that barge in with one compare-and-swap, and "
+                     "the hand-off mode (STARVING) begins only when a waiter older than 1 ms "
+                     "is woken and loses. Ending a waiter's first sleep at 1 ms, so that it "
+                     "starts the hand-off at once, was tried and did not make the counts "
+                     "reliably more even (see throughput above); the user-space waiter queue "
+                     "described there is what would.")
         w(text)
     if long_wait:
         floor = sum(1 for s_, th in cells
@@ -527,18 +528,20 @@ def goals_not_met(ctx):
       f"{python_cond}ct_cond makes {calls['cond_pingpong/ct_cond']['futex']:.1f} "
       f"futex calls and {num(cond['switches'].median, 2)} context switches per round trip, "
       f"nsync_cv {calls['cond_pingpong/nsync_cv']['futex']:.1f} and "
-      f"{num(nsync['switches'].median, 2)}. The cause, seen with `strace -f -e futex`: "
-      "`ct_cond_notify` wakes the waiter at once (`wake()` in `src/cond.c`) while the "
-      "notifier still holds the lock; the waiter runs, finds the lock taken and sleeps on "
-      "the lock word; the notifier's release wakes it again. Three futex calls and an extra "
-      "sleep per hand-off (\"hurry up and wait\"). Fix (wait morphing, what nsync does): "
-      "`notify` must not wake; it moves the waiter onto the lock, so that the release wakes "
-      "it once the lock is free. With the futex back-end that is `FUTEX_CMP_REQUEUE` from "
-      "the waiter's word to the lock word, plus one counted waiter in the lock word "
-      "(`src/lock.c` would export a `ct__lock_add_waiter` for `src/cond.c`); the seam needs "
-      "a `ct__requeue(from, to)` in `src/wait/wait.h`, which `parking.c` implements by moving "
-      "the entry between buckets. That brings a round trip to two futex hand-offs, near "
-      "the sem_t floor.\n")
+      f"{num(nsync['switches'].median, 2)}. `ct_cond_notify` never wakes a waiter into the "
+      "lock its notifier still holds (which cost an extra sleep and wake per hand-off, three "
+      "times nsync's round trip, before): a waiter still spinning on its word is told with "
+      "one store, and one asleep in the kernel is moved onto the lock's word "
+      "(`FUTEX_CMP_REQUEUE`, `ct__requeue` in `src/wait/`) and counted in as the lock's "
+      "waiter, so that the notifier's release wakes it once the lock is free (wait "
+      "morphing, as nsync does)."
+      + ("" if g["condition ping-pong (`ct_cond`)"][3] else
+         " What is left above the two-hand-off floor: the requeue is a system call of its "
+         "own whenever the waiter has already gone to sleep, where nsync moves waiters "
+         "between its queues in user space; and the waiter's spin reads the clock on each "
+         "pass to bound itself at 2 µs. To close it: a user-space waiter queue in the lock "
+         "(see the contended lock above), so that notify moves a node without entering the "
+         "kernel, and a clock read every few spin passes.") + "\n")
 
     for workload, name, peer in (("sem_pingpong", "semaphore ping-pong", "ct_sem"),
                                  ("barrier/2", "barrier phase, 2 threads", "ct_barrier"),

@@ -82,7 +82,7 @@ proctype locker(bool timed)
             v = word;
             if
             :: (v & LOCKED) == 0 -> CAS(v, v | LOCKED, ok); got = ok
-            :: (v & LOCKED) != 0 && v >= ONE_WAITER -> i = SPIN - 1
+            :: (v & LOCKED) != 0 && (v & (STARVING | HANDOFF)) != 0 -> i = SPIN - 1
             :: else -> skip
             fi;
             i++

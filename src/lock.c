@@ -11,9 +11,9 @@
  *   bits 4-31 waiters   threads in the slow path (asleep or about to be)
  *
  * Uncontended, acquire is one compare-and-swap 0 -> LOCKED and release one
- * LOCKED -> 0. Contended, a thread spins briefly while nobody sleeps (the
- * holder is probably running and about to release), then counts itself in
- * and sleeps on the word.
+ * LOCKED -> 0. Contended, a thread spins briefly, backing off, then yields
+ * a few times (the holder is probably about to release, or would if it
+ * ran), then counts itself in and sleeps on the word.
  *
  * No lost wake-up: a counted waiter sleeps only on a value with LOCKED set
  * and WOKEN clear (it clears WOKEN itself first, being awake). The release
@@ -58,7 +58,9 @@ enum {
     ONE_WAITER = 1u << 4,
 };
 
-#define SPIN_LIMIT 100
+/* spin_acquire: 127 pauses in all (a few microseconds), then 4 yields. */
+#define SPIN_ROUNDS 7
+#define YIELDS 4
 #define STARVATION_NS 1000000
 
 static inline bool cas(uint32_t *word, uint32_t *seen, uint32_t desired)
@@ -92,19 +94,29 @@ int ct_lock_try_acquire(ct_lock_t *l)
     return rc;
 }
 
-/* Spins while the lock is held and nobody sleeps: 0 once taken. */
+/* Looks at the word SPIN_ROUNDS times, pausing twice as long each time,
+ * then YIELDS times, giving the core away in between: 0 once taken. A
+ * waiter already asleep does not stop the spin, since sleeping costs two
+ * system calls and the holder, if it runs, releases within a microsecond;
+ * the yields let a holder that does not run (more threads than cores)
+ * finish. A lock being handed to a waiter ends it: it will not be free. */
 static int spin_acquire(ct_lock_t *l)
 {
-    for (int i = 0; i < SPIN_LIMIT; i++) {
+    for (int round = 0; round < SPIN_ROUNDS + YIELDS; round++) {
         uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (!(v & LOCKED)) {
             if (cas(&l->word, &v, v | LOCKED))
                 return 0;
             continue;
         }
-        if (v >= ONE_WAITER)
+        if (v & (STARVING | HANDOFF))
             break;
-        ct__cpu_relax();
+        if (round < SPIN_ROUNDS) {
+            for (int i = 0; i < 1 << round; i++)
+                ct__cpu_relax();
+        } else {
+            sched_yield();
+        }
     }
     return EBUSY;
 }

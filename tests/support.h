@@ -13,6 +13,24 @@
 #include <cthreading.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* Shared words the tests' threads report through. BUMP gives the new
+ * value. */
+#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
+
+/* In a child: a failed check says which and exits 1. */
+#define CHILD_CHECK(cond)                                                 \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "%s:%d: child: %s failed\n", __FILE__,        \
+                    __LINE__, #cond);                                     \
+            _exit(1);                                                     \
+        }                                                                 \
+    } while (0)
 
 /* Seconds a test case may run before Check kills it (times
  * CK_TIMEOUT_MULTIPLIER, which sanitizer builds raise). */

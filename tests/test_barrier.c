@@ -13,10 +13,6 @@
 /* BarrierTests.N: the parties, and the threads of run_threads. */
 #define N 5
 
-#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-
 /* The fixture: BarrierTests' barrier (N parties and a default timeout that
  * stops a broken test from hanging), a second one, and what the threads
  * report. Each test case runs in its own process. */
@@ -431,7 +427,7 @@ END_TEST
 static int failing_action(void *arg)
 {
     (void)arg;
-    return BUMP(F.action_runs) == 0 ? 42 : 0;
+    return BUMP(F.action_runs) == 1 ? 42 : 0;
 }
 
 static void record(void *arg, int t)
@@ -480,7 +476,7 @@ END_TEST
 static int resetting_action(void *arg)
 {
     (void)arg;
-    if (BUMP(F.action_runs) == 0)
+    if (BUMP(F.action_runs) == 1)
         ct_barrier_reset(&F.b);
     return 0;
 }
@@ -529,7 +525,7 @@ START_TEST(test_arrival_during_action)
     CT_WAIT_UNTIL(READ(F.arriving) == 1);
     ct_sleep(0.05); /* gives it the chance to (wrongly) get through */
     ck_assert_int_eq(READ(F.released), 0);
-    SET(F.go, 1);
+    WRITE(F.go, 1);
     ct_group_join(&first);
     ck_assert_int_eq(F.rc[0], 0);
     ck_assert_int_eq(F.rc[1], 0);
@@ -558,7 +554,7 @@ START_TEST(test_timeout_during_action)
     ck_assert_int_eq(ct_barrier_wait_timeout(&F.b, 0.1, NULL), ETIMEDOUT);
     CT_ASSERT_TOOK(start, 0.1);
     ck_assert(ct_barrier_broken(&F.b));
-    SET(F.go, 1);
+    WRITE(F.go, 1);
     ct_group_join(&first);
     ck_assert_int_eq(F.rc[0], CT_EBROKEN);
     ck_assert_int_eq(F.rc[1], CT_EBROKEN);
@@ -631,7 +627,7 @@ static int judge_round(void *arg)
         ck_abort_msg("round %d: %d and %d", R.passed + R.broken, a, b);
     }
     if (ct_monotonic() > R.stop_at)
-        SET(R.stop, 1);
+        WRITE(R.stop, 1);
     return 0;
 }
 
@@ -683,9 +679,9 @@ static int stress_action(void *arg)
 {
     (void)arg;
     int g = READ(S.generations);
-    SET(S.generations, g + 1);
+    WRITE(S.generations, g + 1);
     if (g + 1 == MAX_GENERATIONS || ct_monotonic() > S.stop_at)
-        SET(S.stop, 1);
+        WRITE(S.stop, 1);
     return 0;
 }
 

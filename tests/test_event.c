@@ -22,10 +22,6 @@
 
 #include "wait/wait.h"
 
-#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-
 #define N 5
 
 _Static_assert(sizeof(ct_event_t) <= 4, "ct_event_t is at most 4 bytes");

@@ -22,9 +22,6 @@
 
 #include "alloc.h"
 
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-
 /* Runs scenario(arg) with the n-th allocation failing, for n = 0, 1, ...
  * until it succeeds; returns the n of that run. A scenario that starts
  * afresh each time makes n allocations, each of which was once made to

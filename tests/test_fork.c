@@ -13,20 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-
-/* In a child: a failed check says which and exits 1. */
-#define CHILD_CHECK(cond)                                                 \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: child: %s failed\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-            _exit(1);                                                     \
-        }                                                                 \
-    } while (0)
-
 /* Forks; the child runs child_main(arg) and leaves with what it returns:
  * by exit() when full_exit (its shutdown runs, LeakSanitizer checks it),
  * else by _exit() as CPython's tests do. _exit is for children forked

@@ -35,20 +35,6 @@
 #define MALLOC_FORK_SAFE true
 #endif
 
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-
-/* In a child: a failed check says which and exits 1. */
-#define CHILD_CHECK(cond)                                                 \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: child: %s failed\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-            _exit(1);                                                     \
-        }                                                                 \
-    } while (0)
-
 /* ---- the hammering, in the parent ------------------------------------- */
 
 static struct {

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-
 static ct_lock_t gate = CT_LOCK_INIT;
 static int arrived;
 

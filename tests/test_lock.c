@@ -51,9 +51,6 @@ static void subject_init(struct subject *s, const struct kind *k)
     s->started = s->finished = s->result = 0;
 }
 
-#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-
 static void try_in_thread(void *arg, int i)
 {
     (void)i;

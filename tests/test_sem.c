@@ -12,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUMP(x) __atomic_fetch_add(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-
 /* A semaphore, bounded or not, and the counters its threads report to. */
 struct subject {
     ct_sem_t sem;

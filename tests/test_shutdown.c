@@ -15,9 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-
 static void say(const char *line)
 {
     fputs(line, stdout);

@@ -16,10 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BUMP(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
 #define DROP(x) __atomic_sub_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-#define READ(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define WRITE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
 
 /* Threads that must not end yet pass through the gate, which the test
  * holds closed (as CPython's tests use a held _thread lock). */
