@@ -50,11 +50,9 @@ BARRIER_PEER(posix, pthread_barrier_t, posix_init, pthread_barrier_wait,
              pthread_barrier_destroy)
 BARRIER_PEER(uv, uv_barrier_t, uv_barrier_init, uv_barrier_wait, uv_barrier_destroy)
 
-#define PEER(id, label) { label, id##_setup, id##_partner, id##_round, id##_teardown }
-
 const struct bench_team_peer bench_barrier_peers[] = {
-    PEER(ct, "ct_barrier"),
-    PEER(posix, "pthread_barrier"),
-    PEER(uv, "uv_barrier"),
+    BENCH_TEAM_PEER(ct, "ct_barrier"),
+    BENCH_TEAM_PEER(posix, "pthread_barrier"),
+    BENCH_TEAM_PEER(uv, "uv_barrier"),
     { 0 },
 };

@@ -79,15 +79,13 @@ COND_PEER(uv, uv_mutex_t, uv_cond_t, (uv_mutex_init(&uv.m), uv_cond_init(&uv.c))
           uv_mutex_lock(&uv.m), uv_mutex_unlock(&uv.m), uv_cond_wait(&uv.c, &uv.m),
           uv_cond_signal(&uv.c), (uv_cond_destroy(&uv.c), uv_mutex_destroy(&uv.m)))
 
-#define PEER(id, label) { label, id##_setup, id##_partner, id##_round, id##_teardown }
-
 const struct bench_team_peer bench_cond_peers[] = {
-    PEER(ct, "ct_cond"),
-    PEER(ct_l, "ct_cond_lock"),
-    PEER(posix, "pthread_cond"),
-    PEER(c11, "c11_cnd"),
-    PEER(ns, "nsync_cv"),
-    PEER(glib, "GCond"),
-    PEER(uv, "uv_cond"),
+    BENCH_TEAM_PEER(ct, "ct_cond"),
+    BENCH_TEAM_PEER(ct_l, "ct_cond_lock"),
+    BENCH_TEAM_PEER(posix, "pthread_cond"),
+    BENCH_TEAM_PEER(c11, "c11_cnd"),
+    BENCH_TEAM_PEER(ns, "nsync_cv"),
+    BENCH_TEAM_PEER(glib, "GCond"),
+    BENCH_TEAM_PEER(uv, "uv_cond"),
     { 0 },
 };

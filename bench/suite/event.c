@@ -19,44 +19,24 @@
 
 #include "hand_event.h"
 
-/* init, set, clear and wait are applied to a pointer to one event. */
-#define EVENT_PEER(id, event_type, init, set, clear, wait, destroy)               \
-    static struct {                                                               \
-        alignas(64) event_type ping;                                              \
-        alignas(64) event_type pong;                                              \
-    } id;                                                                         \
-    static void id##_setup(unsigned parties, long rounds)                         \
-    {                                                                             \
-        (void)parties, (void)rounds;                                              \
-        init(&id.ping);                                                           \
-        init(&id.pong);                                                           \
-    }                                                                             \
-    static void id##_partner(long rounds)                                         \
-    {                                                                             \
-        for (long i = 0; i < rounds; i++) {                                       \
-            wait(&id.ping);                                                       \
-            clear(&id.ping);                                                      \
-            set(&id.pong);                                                        \
-        }                                                                         \
-    }                                                                             \
-    static void id##_round(void)                                                  \
-    {                                                                             \
-        set(&id.ping);                                                            \
-        wait(&id.pong);                                                           \
-        clear(&id.pong);                                                          \
-    }                                                                             \
-    static void id##_teardown(void)                                               \
-    {                                                                             \
-        destroy(&id.ping);                                                        \
-        destroy(&id.pong);                                                        \
-    }
+/* Taking an event is waiting for it and clearing it. */
+static void ct_take(ct_event_t *e)
+{
+    ct_event_wait(e);
+    ct_event_clear(e);
+}
+
+static void hand_take(struct hand_event *e)
+{
+    hand_event_wait(e);
+    hand_event_clear(e);
+}
 
 static void ct_destroy(ct_event_t *e) { (void)e; }
 
-EVENT_PEER(ct, ct_event_t, ct_event_init, ct_event_set, ct_event_clear, ct_event_wait,
-           ct_destroy)
-EVENT_PEER(hand, struct hand_event, hand_event_init, hand_event_set, hand_event_clear,
-           hand_event_wait, hand_event_destroy)
+BENCH_PINGPONG_PEER(ct, ct_event_t, ct_event_init, ct_event_set, ct_take, ct_destroy)
+BENCH_PINGPONG_PEER(hand, struct hand_event, hand_event_init, hand_event_set, hand_take,
+                    hand_event_destroy)
 
 static struct {
     nsync_note *ping, *pong;
@@ -112,11 +92,9 @@ static void note_teardown(void)
     free_notes(note.pong, note.rounds);
 }
 
-#define PEER(id, label) { label, id##_setup, id##_partner, id##_round, id##_teardown }
-
 const struct bench_team_peer bench_event_peers[] = {
-    PEER(ct, "ct_event"),
-    PEER(note, "nsync_note"),
-    PEER(hand, "pthread_mutex_cond_flag"),
+    BENCH_TEAM_PEER(ct, "ct_event"),
+    BENCH_TEAM_PEER(note, "nsync_note"),
+    BENCH_TEAM_PEER(hand, "pthread_mutex_cond_flag"),
     { 0 },
 };

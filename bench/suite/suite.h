@@ -105,6 +105,44 @@ struct bench_team_peer {
 extern const struct bench_team_peer bench_cond_peers[], bench_sem_peers[],
     bench_event_peers[], bench_barrier_peers[];
 
+/* The bench_team_peer of the functions id##_setup, _partner, _round and
+ * _teardown. */
+#define BENCH_TEAM_PEER(id, label) \
+    { label, id##_setup, id##_partner, id##_round, id##_teardown }
+
+/* A ping-pong team of two over two objects of one type, each padded to
+ * its own cache line: one thread gives ping and takes pong, the partner
+ * takes ping and gives pong. One round is a round trip, two hand-offs.
+ * init, give, take and destroy are applied to a pointer to one object. */
+#define BENCH_PINGPONG_PEER(id, type, init, give, take, destroy)                  \
+    static struct {                                                               \
+        alignas(64) type ping;                                                    \
+        alignas(64) type pong;                                                    \
+    } id;                                                                         \
+    static void id##_setup(unsigned parties, long rounds)                         \
+    {                                                                             \
+        (void)parties, (void)rounds;                                              \
+        init(&id.ping);                                                           \
+        init(&id.pong);                                                           \
+    }                                                                             \
+    static void id##_partner(long rounds)                                         \
+    {                                                                             \
+        for (long i = 0; i < rounds; i++) {                                       \
+            take(&id.ping);                                                       \
+            give(&id.pong);                                                       \
+        }                                                                         \
+    }                                                                             \
+    static void id##_round(void)                                                  \
+    {                                                                             \
+        give(&id.ping);                                                           \
+        take(&id.pong);                                                           \
+    }                                                                             \
+    static void id##_teardown(void)                                               \
+    {                                                                             \
+        destroy(&id.ping);                                                        \
+        destroy(&id.pong);                                                        \
+    }
+
 /* Starts the partners of a team (at most 16 parties); bench_team_finish
  * joins them once the measuring thread has played its rounds. */
 void bench_team_start(const struct bench_team_peer *p, unsigned parties, long rounds);
