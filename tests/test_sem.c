@@ -349,22 +349,34 @@ static void base_release_zero(bool bounded)
     ck_assert_uint_eq(ct_sem_value(&s.sem), 1);
 }
 
+/* m threads blocked in acquire on a semaphore of m permits, all taken. */
+static void start_sleepers(struct subject *s, ct_group *g, bool bounded, int m)
+{
+    subject_init(s, bounded, (unsigned)m);
+    for (int i = 0; i < m; i++)
+        ck_assert_int_eq(ct_sem_acquire(&s->sem), 0);
+    ct_group_start(g, m, acquire_keep, s);
+    CT_WAIT_UNTIL(READ(s->started) == m);
+    ct_sleep(0.02);
+}
+
+/* Exactly n of the sleepers got through: n did, and no other follows. */
+static void expect_through(struct subject *s, int n)
+{
+    CT_WAIT_UNTIL(READ(s->finished) >= n);
+    ct_sleep(0.05);
+    ck_assert_int_eq(READ(s->finished), n);
+}
+
 /* release(n) lets exactly n of m waiters through, however many of them
  * were asleep yet. */
 static void base_release_n_of_m(bool bounded)
 {
     struct subject s;
-    subject_init(&s, bounded, 6);
-    for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(ct_sem_acquire(&s.sem), 0);
     ct_group g;
-    ct_group_start(&g, 6, acquire_keep, &s);
-    CT_WAIT_UNTIL(READ(s.started) == 6);
-    ct_sleep(0.02);
+    start_sleepers(&s, &g, bounded, 6);
     ck_assert_int_eq(ct_sem_release(&s.sem, 2), 0);
-    CT_WAIT_UNTIL(READ(s.finished) >= 2);
-    ct_sleep(0.05);
-    ck_assert_int_eq(READ(s.finished), 2);
+    expect_through(&s, 2);
     ck_assert_uint_eq(ct_sem_value(&s.sem), 0);
     ck_assert_int_eq(ct_sem_release(&s.sem, 4), 0);
     ct_group_join(&g);
@@ -378,18 +390,11 @@ static void base_release_n_of_m(bool bounded)
 static void base_release_twice(bool bounded)
 {
     struct subject s;
-    subject_init(&s, bounded, 3);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(ct_sem_acquire(&s.sem), 0);
     ct_group g;
-    ct_group_start(&g, 3, acquire_keep, &s);
-    CT_WAIT_UNTIL(READ(s.started) == 3);
-    ct_sleep(0.02);
+    start_sleepers(&s, &g, bounded, 3);
     ck_assert_int_eq(ct_sem_release(&s.sem, 1), 0);
     ck_assert_int_eq(ct_sem_release(&s.sem, 1), 0);
-    CT_WAIT_UNTIL(READ(s.finished) >= 2);
-    ct_sleep(0.05);
-    ck_assert_int_eq(READ(s.finished), 2);
+    expect_through(&s, 2);
     ck_assert_int_eq(ct_sem_release(&s.sem, 1), 0);
     ct_group_join(&g);
     assert_settled(&s.sem, 0);
