@@ -14,8 +14,9 @@
  *
  * AddressSanitizer's allocator (as in GCC 12 and Clang 14) is not locked
  * across fork(): a child forked while another thread is inside malloc can
- * hang in its next malloc. glibc's malloc is fork-safe, so only in ASan
- * builds do the hammers that allocate (timers, thread starts) stay out.
+ * hang in its next malloc. ThreadSanitizer's runtime was seen to hang such
+ * a child too. glibc's malloc is fork-safe, so only in sanitizer builds do
+ * the hammers that allocate (timers, thread starts) stay out.
  */
 #include "support.h"
 
@@ -24,10 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define MALLOC_FORK_SAFE false
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define MALLOC_FORK_SAFE false
 #endif
 #endif
