@@ -544,10 +544,9 @@ def goals_not_met(ctx):
       + ("" if g["condition ping-pong (`ct_cond`)"][3] else
          " What is left above the two-hand-off floor: the requeue is a system call of its "
          "own whenever the waiter has already gone to sleep, where nsync moves waiters "
-         "between its queues in user space; and the waiter's spin reads the clock on each "
-         "pass to bound itself at 2 µs. To close it: a user-space waiter queue in the lock "
-         "(see the contended lock above), so that notify moves a node without entering the "
-         "kernel, and a clock read every few spin passes.") + "\n")
+         "between its queues in user space. To close it: a user-space waiter queue in the "
+         "lock (see the contended lock above), so that notify moves a node without entering "
+         "the kernel.") + "\n")
 
     for workload, name, peer in (("sem_pingpong", "semaphore ping-pong", "ct_sem"),
                                  ("barrier/2", "barrier phase, 2 threads", "ct_barrier"),
