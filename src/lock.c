@@ -11,9 +11,10 @@
  *   bits 4-31 waiters   threads in the slow path (asleep or about to be)
  *
  * Uncontended, acquire is one compare-and-swap 0 -> LOCKED and release one
- * LOCKED -> 0. Contended, a thread spins briefly, backing off, then yields
- * a few times (the holder is probably about to release, or would if it
- * ran), then counts itself in and sleeps on the word.
+ * LOCKED -> 0. Contended, a thread waits about two microseconds without
+ * touching the word, looks once, yields a few times with a look after each
+ * (the holder is probably about to release, or would if it ran), then
+ * counts itself in and sleeps on the word.
  *
  * No lost wake-up: a counted waiter sleeps only on a value with LOCKED set
  * and WOKEN clear (it clears WOKEN itself first, being awake). The release
@@ -58,8 +59,8 @@ enum {
     ONE_WAITER = 1u << 4,
 };
 
-/* spin_acquire: 127 pauses in all (a few microseconds), then 4 yields. */
-#define SPIN_ROUNDS 7
+/* spin_acquire: a wait of SPIN_WAIT_NS, then YIELDS yields. */
+#define SPIN_WAIT_NS 2000
 #define YIELDS 4
 #define STARVATION_NS 1000000
 
@@ -94,15 +95,25 @@ int ct_lock_try_acquire(ct_lock_t *l)
     return rc;
 }
 
-/* Looks at the word SPIN_ROUNDS times, pausing twice as long each time,
- * then YIELDS times, giving the core away in between: 0 once taken. A
- * waiter already asleep does not stop the spin, since sleeping costs two
+/* Waits SPIN_WAIT_NS, looks at the word, then yields up to YIELDS times
+ * with a look after each: 0 once taken. The wait does not read the word:
+ * every look pulls the lock's cache line away from the holder's core, and
+ * with short critical sections a spinner that looks often takes the lock
+ * the moment it is free, so that the lock moves between the cores on
+ * every acquisition; left alone for the wait, the holder's core runs many
+ * sections at its uncontended speed.
+ * A waiter already asleep does not stop the spin, since sleeping costs two
  * system calls and the holder, if it runs, releases within a microsecond;
  * the yields let a holder that does not run (more threads than cores)
  * finish. A lock being handed to a waiter ends it: it will not be free. */
 static int spin_acquire(ct_lock_t *l)
 {
-    for (int round = 0; round < SPIN_ROUNDS + YIELDS; round++) {
+    struct ct__spin wait = { 0 };
+    while (ct__spin(&wait, SPIN_WAIT_NS))
+        ;
+    for (int round = 0; round <= YIELDS; round++) {
+        if (round)
+            sched_yield();
         uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (!(v & LOCKED)) {
             if (cas(&l->word, &v, v | LOCKED))
@@ -111,12 +122,6 @@ static int spin_acquire(ct_lock_t *l)
         }
         if (v & (STARVING | HANDOFF))
             break;
-        if (round < SPIN_ROUNDS) {
-            for (int i = 0; i < 1 << round; i++)
-                ct__cpu_relax();
-        } else {
-            sched_yield();
-        }
     }
     return EBUSY;
 }
