@@ -43,6 +43,7 @@
 #include <assert.h>
 
 #include "deadline.h"
+#include "lock_internal.h"
 
 enum { FILLING, RELEASING, BROKEN, RESETTING };
 #define PHASE 3u
@@ -138,7 +139,7 @@ static int release(ct_barrier_t *b, uint32_t w, unsigned i, unsigned *index)
     }
     /* The action failed, or an abort or reset broke the generation while
      * it ran (then the word is no longer releasing, and end does nothing). */
-    ct_lock_acquire(&b->lock);
+    ct__lock_acquire_eager(&b->lock);
     end(b, releasing, BROKEN);
     leave(b);
     ct_lock_release(&b->lock);
@@ -159,7 +160,7 @@ static int wait_released(ct_barrier_t *b, uint32_t joined, unsigned i, int64_t d
             return 0;
         }
         if (phase(w) == BROKEN || phase(w) == RESETTING) {
-            ct_lock_acquire(&b->lock);
+            ct__lock_acquire_eager(&b->lock);
             leave(b);
             ct_lock_release(&b->lock);
             return CT_EBROKEN;
@@ -167,7 +168,7 @@ static int wait_released(ct_barrier_t *b, uint32_t joined, unsigned i, int64_t d
         if (phase(w) == RELEASING)
             deadline = CT__NO_DEADLINE;
         if (ct__wait(&b->word, w, deadline) == ETIMEDOUT) {
-            ct_lock_acquire(&b->lock);
+            ct__lock_acquire_eager(&b->lock);
             bool breaks = load(b) == joined;
             if (breaks) {
                 end(b, joined, BROKEN);
@@ -186,7 +187,7 @@ int ct_barrier_wait_timeout(ct_barrier_t *b, double timeout, unsigned *index)
     int64_t deadline;
     if (ct__deadline(timeout, &deadline))
         return EINVAL;
-    ct_lock_acquire(&b->lock);
+    ct__lock_acquire_eager(&b->lock);
     uint32_t w = load(b);
     /* Between generations: wait for the action to end or the reset to
      * finish. Running out of time here breaks the barrier as well. */
@@ -197,7 +198,7 @@ int ct_barrier_wait_timeout(ct_barrier_t *b, double timeout, unsigned *index)
         }
         ct_lock_release(&b->lock);
         int rc = ct__wait(&b->word, w, deadline);
-        ct_lock_acquire(&b->lock);
+        ct__lock_acquire_eager(&b->lock);
         if (rc == ETIMEDOUT && load(b) == w) {
             break_locked(b);
             ct_lock_release(&b->lock);
@@ -222,7 +223,7 @@ int ct_barrier_wait(ct_barrier_t *b, unsigned *index)
 void ct_barrier_reset(ct_barrier_t *b)
 {
     assert(b);
-    ct_lock_acquire(&b->lock);
+    ct__lock_acquire_eager(&b->lock);
     for (;;) {
         uint32_t w = load(b), n = b->count;
         if (phase(w) == RESETTING || (phase(w) == FILLING && n == 0))
@@ -240,7 +241,7 @@ void ct_barrier_reset(ct_barrier_t *b)
 void ct_barrier_abort(ct_barrier_t *b)
 {
     assert(b);
-    ct_lock_acquire(&b->lock);
+    ct__lock_acquire_eager(&b->lock);
     break_locked(b);
     ct_lock_release(&b->lock);
 }

@@ -144,7 +144,7 @@ static void acquire_restore(ct_cond_t *c, uint32_t depth, bool queued)
     if (queued)
         ct__lock_acquire_counted(lock_of(c));
     else
-        ct_lock_acquire(lock_of(c));
+        ct__lock_acquire_eager(lock_of(c));
     if (!c->lock)
         ct__rlock_own(rlock_of(c), depth);
 }

@@ -59,8 +59,10 @@ enum {
     ONE_WAITER = 1u << 4,
 };
 
-/* spin_acquire: a wait of SPIN_WAIT_NS, then YIELDS yields. */
+/* spin_acquire: a wait of SPIN_WAIT_NS and a look, or EAGER_LOOKS looks
+ * with back-off (127 pauses in all), then YIELDS yields. */
 #define SPIN_WAIT_NS 2000
+#define EAGER_LOOKS 7
 #define YIELDS 4
 #define STARVATION_NS 1000000
 
@@ -95,25 +97,34 @@ int ct_lock_try_acquire(ct_lock_t *l)
     return rc;
 }
 
-/* Waits SPIN_WAIT_NS, looks at the word, then yields up to YIELDS times
- * with a look after each: 0 once taken. The wait does not read the word:
- * every look pulls the lock's cache line away from the holder's core, and
- * with short critical sections a spinner that looks often takes the lock
- * the moment it is free, so that the lock moves between the cores on
- * every acquisition; left alone for the wait, the holder's core runs many
- * sections at its uncontended speed.
- * A waiter already asleep does not stop the spin, since sleeping costs two
- * system calls and the holder, if it runs, releases within a microsecond;
- * the yields let a holder that does not run (more threads than cores)
- * finish. A lock being handed to a waiter ends it: it will not be free. */
-static int spin_acquire(ct_lock_t *l)
+/* Waits SPIN_WAIT_NS and looks at the word, or, eager, looks EAGER_LOOKS
+ * times pausing twice as long each time; then yields up to YIELDS times
+ * with a look after each: 0 once taken. The patient wait does not read the
+ * word: every look pulls the lock's cache line away from the holder's
+ * core, and with short critical sections a spinner that looks often takes
+ * the lock the moment it is free, so that the lock moves between the cores
+ * on every acquisition; left alone for the wait, the holder's core runs
+ * many sections at its uncontended speed. Eager suits a caller whose
+ * holder will release soon and not take the lock again at once (a
+ * notifier; a thread passing through a short section of the library),
+ * where a patient wait would only delay the hand-over. A waiter already
+ * asleep does not stop the spin, since sleeping costs two system calls and
+ * the holder, if it runs, releases within a microsecond; the yields let a
+ * holder that does not run (more threads than cores) finish. A lock being
+ * handed to a waiter ends it: it will not be free. */
+static int spin_acquire(ct_lock_t *l, bool eager)
 {
     struct ct__spin wait = { 0 };
-    while (ct__spin(&wait, SPIN_WAIT_NS))
-        ;
-    for (int round = 0; round <= YIELDS; round++) {
-        if (round)
+    int looks = eager ? EAGER_LOOKS : 1;
+    for (int round = 0; round < looks + YIELDS; round++) {
+        if (round >= looks)
             sched_yield();
+        else if (eager)
+            for (int i = 0; i < 1 << round; i++)
+                ct__cpu_relax();
+        else
+            while (ct__spin(&wait, SPIN_WAIT_NS))
+                ;
         uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (!(v & LOCKED)) {
             if (cas(&l->word, &v, v | LOCKED))
@@ -173,14 +184,24 @@ static int wait_acquire(ct_lock_t *l, int64_t deadline, bool counted)
     }
 }
 
-int ct_lock_acquire(ct_lock_t *l)
+static void acquire(ct_lock_t *l, bool eager)
 {
     ct__tsan_pre_lock(l, true);
     uint32_t v = 0;
-    if (!__builtin_expect(cas(&l->word, &v, LOCKED), 1) && spin_acquire(l) != 0)
+    if (!__builtin_expect(cas(&l->word, &v, LOCKED), 1) && spin_acquire(l, eager) != 0)
         wait_acquire(l, CT__NO_DEADLINE, false);
     ct__tsan_post_lock(l, true, 0);
+}
+
+int ct_lock_acquire(ct_lock_t *l)
+{
+    acquire(l, false);
     return 0;
+}
+
+void ct__lock_acquire_eager(ct_lock_t *l)
+{
+    acquire(l, true);
 }
 
 int ct__lock_acquire_until(ct_lock_t *l, int64_t deadline)
@@ -190,7 +211,7 @@ int ct__lock_acquire_until(ct_lock_t *l, int64_t deadline)
     int rc = try_take(l);
     if (rc)
         rc = !blocking && ct__now() >= deadline ? ETIMEDOUT
-             : spin_acquire(l) == 0             ? 0
+             : spin_acquire(l, false) == 0      ? 0
                                                 : wait_acquire(l, deadline, false);
     ct__tsan_post_lock(l, blocking, rc);
     return rc;

@@ -41,6 +41,7 @@
 
 #include "alloc.h"
 #include "deadline.h"
+#include "lock_internal.h"
 #include "shutdown.h"
 
 enum {
@@ -83,7 +84,7 @@ static struct {
 
 static __thread struct ct_timer *current;
 
-static void lock(void) { ct_lock_acquire(&svc.lock); }
+static void lock(void) { ct__lock_acquire_eager(&svc.lock); }
 static void unlock(void) { ct_lock_release(&svc.lock); }
 
 static uint32_t state_of(const struct ct_timer *t)
