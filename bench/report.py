@@ -464,7 +464,12 @@ def goals_not_met(ctx):
       "and less throughput); a starving waiter that yields instead of sleeping (up to 14× "
       "the context switches); a woken waiter that, finding the lock held, naps 100 µs while "
       "the holder keeps it and then asks for a hand-off (a protocol change: with the old "
-      "spin 23–26 against 14–15 Mops at 8–16 threads, but fairness no better).")
+      "spin 23–26 against 14–15 Mops at 8–16 threads, but fairness no better). A "
+      "condition's notified waiter, and the short sections inside the barrier and the "
+      "timer service, take the lock eagerly instead (looks with back-off from the start, "
+      "`ct__lock_acquire_eager`): their holder releases soon and does not come back at "
+      "once, and the patient wait had made the condition ping-pong several times slower "
+      "(12–17 against 2–5 µs per round trip in interleaved runs).")
     if slow:
         n_overlap = sum(1 for x in slow if "overlap" in x)
         text = ("- Throughput below the best peer: " + "; ".join(slow) + ". " +
@@ -516,7 +521,8 @@ def goals_not_met(ctx):
                  if all(res[f"lock_contended/{s_}/2/ct_lock"]["fair"].median >= 0.5
                         for s_ in SECTION_NS) else ". ")
         if worse:
-            text += (f"But in {len(worse)} cells ct_lock is less fair than both no_lock and "
+            text += (f"But in {len(worse)} cell{'s' if len(worse) != 1 else ''} ct_lock is "
+                     "less fair than both no_lock and "
                      "the median sleeping peer (" + "; ".join(worse) + "), so there the lock "
                      "adds unfairness of its own: the sleepers, let out one at a time, rarely win "
                      "against running threads that barge in with one compare-and-swap, and "
@@ -600,9 +606,12 @@ def goals_not_met(ctx):
           f"{calls[workload + '/' + peer]['futex']:.2f} futex calls per iteration against "
           f"{calls[workload + '/' + who]['futex']:.2f}"
           + ("; the ranges overlap: the difference is within this run's noise, and the "
-             "system calls are the same." if overlaps(mine, theirs) else
+             "system calls are the same" if overlaps(mine, theirs) else
              "; the system calls are the same, so the difference is in user space or in "
-             "where the kernel placed the woken threads.") + "\n")
+             "where the kernel placed the woken threads")
+          + (f" (uv_sem, which on this glibc is sem_t behind one more call, is "
+             f"{dict(rows)['uv_sem']['time'].median / dict(rows)['sem_t']['time'].median:.2f}× "
+             "sem_t in the same run)." if workload == "sem_pingpong" else ".") + "\n")
 
     th = dict(rows_of(res, "thread_create_join/"))
     ct, raw = th["ct_thread"], th["pthread"]
