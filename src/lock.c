@@ -97,6 +97,14 @@ int ct_lock_try_acquire(ct_lock_t *l)
     return rc;
 }
 
+/* Leaves the lock's word alone for SPIN_WAIT_NS. */
+static void keep_off(void)
+{
+    struct ct__spin wait = { 0 };
+    while (ct__spin(&wait, SPIN_WAIT_NS))
+        ;
+}
+
 /* Waits SPIN_WAIT_NS and looks at the word, or, eager, looks EAGER_LOOKS
  * times pausing twice as long each time; then yields up to YIELDS times
  * with a look after each: 0 once taken. The patient wait does not read the
@@ -114,7 +122,6 @@ int ct_lock_try_acquire(ct_lock_t *l)
  * handed to a waiter ends it: it will not be free. */
 static int spin_acquire(ct_lock_t *l, bool eager)
 {
-    struct ct__spin wait = { 0 };
     int looks = eager ? EAGER_LOOKS : 1;
     for (int round = 0; round < looks + YIELDS; round++) {
         if (round >= looks)
@@ -123,8 +130,7 @@ static int spin_acquire(ct_lock_t *l, bool eager)
             for (int i = 0; i < 1 << round; i++)
                 ct__cpu_relax();
         else
-            while (ct__spin(&wait, SPIN_WAIT_NS))
-                ;
+            keep_off();
         uint32_t v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (!(v & LOCKED)) {
             if (cas(&l->word, &v, v | LOCKED))
@@ -138,9 +144,13 @@ static int spin_acquire(ct_lock_t *l, bool eager)
 }
 
 /* The slow path; 0 once the caller owns the lock, ETIMEDOUT once it has
- * left the count at its deadline. A counted waiter clears WOKEN in every
- * update it makes: it is awake, and it looks at the word again before it
- * sleeps. The last waiter to leave ends the STARVING mode. counted: the
+ * left the count at its deadline. A waiter back from a sleep that finds the
+ * lock held leaves the word alone for SPIN_WAIT_NS and looks again before
+ * it sleeps once more: the kernel wakes the oldest sleeper, and sleeping
+ * again at once would send it to the back of the kernel's queue just as
+ * its turn came; meanwhile the WOKEN that its wake set stays, so releases
+ * wake nobody else. A counted waiter clears WOKEN in every update it
+ * makes: it is awake, and it looks at the word again before it sleeps. The last waiter to leave ends the STARVING mode. counted: the
  * caller was counted in already (ct__lock_count_waiter). */
 static int wait_acquire(ct_lock_t *l, int64_t deadline, bool counted)
 {
@@ -181,6 +191,10 @@ static int wait_acquire(ct_lock_t *l, int64_t deadline, bool counted)
         counted = true;
         timed_out = ct__wait(&l->word, next, deadline) == ETIMEDOUT;
         v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        if (!timed_out && (v & LOCKED) && !(v & HANDOFF)) {
+            keep_off();
+            v = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        }
     }
 }
 
