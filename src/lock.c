@@ -150,8 +150,9 @@ static int spin_acquire(ct_lock_t *l, bool eager)
  * again at once would send it to the back of the kernel's queue just as
  * its turn came; meanwhile the WOKEN that its wake set stays, so releases
  * wake nobody else. A counted waiter clears WOKEN in every update it
- * makes: it is awake, and it looks at the word again before it sleeps. The last waiter to leave ends the STARVING mode. counted: the
- * caller was counted in already (ct__lock_count_waiter). */
+ * makes: it is awake, and it looks at the word again before it sleeps.
+ * The last waiter to leave ends the STARVING mode. counted: the caller was
+ * counted in already (ct__lock_count_waiter). */
 static int wait_acquire(ct_lock_t *l, int64_t deadline, bool counted)
 {
     int64_t since = ct__now();
